@@ -1,0 +1,295 @@
+//! Allocators, SASL credentials, virtual buckets, and the exports this library does not
+//! implement yet; those return MEMCACHED_NOT_SUPPORTED (or NULL with that code recorded) and
+//! are listed under "Known gaps" in the README.
+
+use libc::{c_char, c_void, size_t};
+
+use super::types::memcached_return_t::*;
+use super::types::*;
+use super::{boundary, bytes, c_str, handle_of, write_out};
+use crate::error::Error;
+use crate::handle::Allocators;
+
+/// Installs memory functions for everything the handle allocates; all four NULL restores the
+/// C library's. Returns SUCCESS, or INVALID_ARGUMENTS when only some are NULL or for NULL.
+///
+/// # Safety
+/// `ptr` is NULL or a valid handle; the functions follow their typedefs' contracts.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_set_memory_allocators(
+    ptr: *mut memcached_st,
+    mem_malloc: memcached_malloc_fn,
+    mem_free: memcached_free_fn,
+    mem_realloc: memcached_realloc_fn,
+    mem_calloc: memcached_calloc_fn,
+    context: *mut c_void,
+) -> memcached_return_t {
+    boundary(|| {
+        // SAFETY: caller contract.
+        let Some(h) = (unsafe { handle_of(ptr) }) else {
+            return MEMCACHED_INVALID_ARGUMENTS;
+        };
+        let set = [mem_malloc.is_some(), mem_free.is_some(), mem_realloc.is_some(), mem_calloc.is_some()];
+        if set.iter().all(|s| !s) {
+            h.allocators = Allocators::default();
+            return MEMCACHED_SUCCESS;
+        }
+        if !set.iter().all(|s| *s) {
+            return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "give all four memory functions or none"), None);
+        }
+        h.allocators = Allocators { malloc: mem_malloc, free: mem_free, realloc: mem_realloc, calloc: mem_calloc, context };
+        MEMCACHED_SUCCESS
+    })
+}
+
+/// Reads the memory functions (NULL each when the C library's are in use).
+///
+/// # Safety
+/// `ptr` is NULL or a valid handle; each out-pointer is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_get_memory_allocators(
+    ptr: *const memcached_st,
+    mem_malloc: *mut memcached_malloc_fn,
+    mem_free: *mut memcached_free_fn,
+    mem_realloc: *mut memcached_realloc_fn,
+    mem_calloc: *mut memcached_calloc_fn,
+) {
+    boundary(|| {
+        // SAFETY: caller contract.
+        let allocators = unsafe { handle_of(ptr) }.map(|h| h.allocators).unwrap_or_default();
+        // SAFETY: caller contract.
+        unsafe {
+            write_out(mem_malloc, allocators.malloc);
+            write_out(mem_free, allocators.free);
+            write_out(mem_realloc, allocators.realloc);
+            write_out(mem_calloc, allocators.calloc);
+        }
+    })
+}
+
+/// Returns the context pointer given with the memory functions.
+///
+/// # Safety
+/// `ptr` is NULL or a valid handle.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_get_memory_allocators_context(ptr: *const memcached_st) -> *mut c_void {
+    // SAFETY: caller contract.
+    boundary(|| unsafe { handle_of(ptr) }.map(|h| h.allocators.context).unwrap_or(std::ptr::null_mut()))
+}
+
+/// Stores SASL PLAIN credentials; every new connection authenticates with them (binary
+/// protocol). Returns SUCCESS, or INVALID_ARGUMENTS for NULL arguments.
+///
+/// # Safety
+/// `ptr` is NULL or a valid handle; `username` and `password` are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_set_sasl_auth_data(
+    ptr: *mut memcached_st,
+    username: *const c_char,
+    password: *const c_char,
+) -> memcached_return_t {
+    boundary(|| {
+        // SAFETY: caller contract.
+        let Some(h) = (unsafe { handle_of(ptr) }) else {
+            return MEMCACHED_INVALID_ARGUMENTS;
+        };
+        // SAFETY: caller contract.
+        let (Some(user), Some(password)) = (unsafe { c_str(username) }, unsafe { c_str(password) }) else {
+            return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "SASL user name and password are required"), None);
+        };
+        h.sasl = Some((user.to_vec(), password.to_vec()));
+        h.reconnect_all();
+        MEMCACHED_SUCCESS
+    })
+}
+
+/// Forgets the SASL credentials. Returns SUCCESS, or INVALID_ARGUMENTS for NULL.
+///
+/// # Safety
+/// `ptr` is NULL or a valid handle.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_destroy_sasl_auth_data(ptr: *mut memcached_st) -> memcached_return_t {
+    boundary(|| {
+        // SAFETY: caller contract.
+        let Some(h) = (unsafe { handle_of(ptr) }) else {
+            return MEMCACHED_INVALID_ARGUMENTS;
+        };
+        h.sasl = None;
+        MEMCACHED_SUCCESS
+    })
+}
+
+/// SASL callbacks (libsasl2 structures) are not used by this library: ignored.
+///
+/// # Safety
+/// No pointer is dereferenced.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_set_sasl_callbacks(ptr: *mut memcached_st, callbacks: *const c_void) {
+    let _ = (ptr, callbacks);
+}
+
+/// Returns NULL: libsasl2 callbacks are not used by this library.
+///
+/// # Safety
+/// No pointer is dereferenced.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_get_sasl_callbacks(ptr: *mut memcached_st) -> *mut c_void {
+    let _ = ptr;
+    std::ptr::null_mut()
+}
+
+/// Switches to the VIRTUAL_BUCKET distribution with `buckets` entries of `host_map` (and of
+/// `forward_map` when given). Returns SUCCESS, or INVALID_ARGUMENTS for NULL `host_map`,
+/// 0 buckets or a NULL handle.
+///
+/// # Safety
+/// `self_` is NULL or a valid handle; the maps are NULL or hold `buckets` entries.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_bucket_set(
+    self_: *mut memcached_st,
+    host_map: *const u32,
+    forward_map: *const u32,
+    buckets: u32,
+    replicas: u32,
+) -> memcached_return_t {
+    boundary(|| {
+        // SAFETY: caller contract.
+        let Some(h) = (unsafe { handle_of(self_) }) else {
+            return MEMCACHED_INVALID_ARGUMENTS;
+        };
+        if host_map.is_null() || buckets == 0 {
+            return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "a bucket map needs at least one bucket"), None);
+        }
+        // SAFETY: caller contract: `buckets` entries.
+        let hosts = unsafe { std::slice::from_raw_parts(host_map, buckets as usize) };
+        // SAFETY: caller contract: NULL or `buckets` entries.
+        let forward = (!forward_map.is_null()).then(|| unsafe { std::slice::from_raw_parts(forward_map, buckets as usize) });
+        match h.selector.set_buckets(hosts, forward, replicas) {
+            Ok(()) => MEMCACHED_SUCCESS,
+            Err(()) => h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "invalid bucket map"), None),
+        }
+    })
+}
+
+fn not_supported(h: Option<&mut crate::handle::Handle>, what: &str) -> memcached_return_t {
+    match h {
+        Some(h) => h.fail(Error::new(MEMCACHED_NOT_SUPPORTED, format!("{what} is not implemented by libmemcached-rs")), None),
+        None => MEMCACHED_NOT_SUPPORTED,
+    }
+}
+
+/// Not implemented: configuration strings. Returns NULL.
+///
+/// # Safety
+/// No pointer is dereferenced.
+#[no_mangle]
+pub unsafe extern "C" fn memcached(string: *const c_char, string_length: size_t) -> *mut memcached_st {
+    let _ = (string, string_length);
+    std::ptr::null_mut()
+}
+
+/// Not implemented: configuration strings. Returns NOT_SUPPORTED and says so in
+/// `error_buffer`.
+///
+/// # Safety
+/// `error_buffer` is NULL or writable for `error_buffer_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn libmemcached_check_configuration(
+    option_string: *const c_char,
+    length: size_t,
+    error_buffer: *mut c_char,
+    error_buffer_size: size_t,
+) -> memcached_return_t {
+    boundary(|| {
+        let _ = (option_string, length);
+        if !error_buffer.is_null() && error_buffer_size > 0 {
+            let text = b"configuration strings are not implemented by libmemcached-rs";
+            let n = text.len().min(error_buffer_size - 1);
+            // SAFETY: caller contract: the buffer holds error_buffer_size >= n + 1 bytes.
+            unsafe {
+                std::ptr::copy_nonoverlapping(text.as_ptr(), error_buffer as *mut u8, n);
+                *error_buffer.add(n) = 0;
+            }
+        }
+        MEMCACHED_NOT_SUPPORTED
+    })
+}
+
+/// Not implemented: returns NULL with `*error` NOT_SUPPORTED.
+///
+/// # Safety
+/// `memc` is NULL or a valid handle; `error` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_analyze(
+    memc: *mut memcached_st,
+    memc_stat: *mut memcached_stat_st,
+    error: *mut memcached_return_t,
+) -> *mut memcached_analysis_st {
+    boundary(|| {
+        let _ = memc_stat;
+        // SAFETY: caller contract.
+        let code = not_supported(unsafe { handle_of(memc) }, "memcached_analyze");
+        // SAFETY: caller contract.
+        unsafe { write_out(error, code) };
+        std::ptr::null_mut()
+    })
+}
+
+/// Frees a result of `memcached_analyze` (which never returns one here); NULL ignored.
+///
+/// # Safety
+/// `ptr` is NULL or from malloc.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_analyze_free(ptr: *mut memcached_analysis_st) {
+    // SAFETY: caller contract.
+    boundary(|| unsafe { libc::free(ptr as *mut c_void) })
+}
+
+/// Not implemented: returns NOT_SUPPORTED.
+///
+/// # Safety
+/// `ptr` is NULL or a valid handle.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_dump(
+    ptr: *mut memcached_st,
+    function: *mut memcached_dump_fn,
+    context: *mut c_void,
+    number_of_callbacks: u32,
+) -> memcached_return_t {
+    let _ = (function, context, number_of_callbacks);
+    // SAFETY: caller contract.
+    boundary(|| not_supported(unsafe { handle_of(ptr) }, "memcached_dump"))
+}
+
+/// Not implemented: returns NOT_SUPPORTED.
+///
+/// # Safety
+/// `ptr` is NULL or a valid handle; `str_` is NULL or valid for `length` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_set_encoding_key(ptr: *mut memcached_st, str_: *const c_char, length: size_t) -> memcached_return_t {
+    // SAFETY: caller contract.
+    let _ = unsafe { bytes(str_, length) };
+    // SAFETY: caller contract.
+    boundary(|| not_supported(unsafe { handle_of(ptr) }, "memcached_set_encoding_key"))
+}
+
+/// Not implemented: returns NULL.
+///
+/// # Safety
+/// No pointer is dereferenced.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_get_hashkit(ptr: *const memcached_st) -> *const hashkit_st {
+    let _ = ptr;
+    std::ptr::null()
+}
+
+/// Not implemented: returns NOT_SUPPORTED.
+///
+/// # Safety
+/// `ptr` is NULL or a valid handle.
+#[no_mangle]
+pub unsafe extern "C" fn memcached_set_hashkit(ptr: *mut memcached_st, hashk: *mut hashkit_st) -> memcached_return_t {
+    let _ = hashk;
+    // SAFETY: caller contract.
+    boundary(|| not_supported(unsafe { handle_of(ptr) }, "memcached_set_hashkit"))
+}

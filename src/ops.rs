@@ -1,0 +1,1152 @@
+//! Requests and replies: storage, retrieval, arithmetic, delete, touch, stats, version, flush,
+//! for the text and the binary protocol.
+//!
+//! Every request follows the same path: validate, pick the server, build the request in the
+//! handle's scratch buffer, send it with one `sendmsg`, read the reply with as few `recv` calls
+//! as it takes. A connection that fails before any reply byte arrived, after sitting idle, is
+//! reopened once and the request repeated (a server restart closes idle connections).
+
+use std::time::Instant;
+
+use libc::c_char;
+
+use crate::alloc::Memory;
+use crate::conn::{Conn, Deadline};
+use crate::error::Error;
+use crate::ffi::types::memcached_return_t::*;
+use crate::ffi::types::{memcached_result_st, memcached_return_t};
+use crate::handle::Handle;
+use crate::protocol::binary::{self, opcode, Response};
+use crate::protocol::text::{self, StorageVerb, TextReply};
+use crate::protocol::{key as keycheck, Parsed};
+use crate::result;
+
+/// Expiration that tells the server not to create a missing counter (binary incr/decr).
+const EXPIRATION_NOT_ADD: u32 = 0xffff_ffff;
+/// Expiration `memcached_exist` stores with its probe (31 days, read as an absolute time).
+const EXIST_PROBE_EXPIRATION: u32 = 2_678_400;
+
+/// What a reply handler wants next.
+enum Step<T> {
+    Done(T),
+    More,
+}
+
+/// The value a get found.
+pub struct Found {
+    pub value: *mut c_char,
+    pub length: usize,
+    pub flags: u32,
+    pub cas: u64,
+}
+
+fn protocol_error(what: &str, error: crate::protocol::ProtocolError) -> Error {
+    Error::new(MEMCACHED_UNKNOWN_READ_FAILURE, format!("{what}: invalid reply from server ({error:?})"))
+}
+
+/// Reads text replies until `on_reply` is done with them.
+fn read_text<T>(
+    conn: &mut Conn,
+    deadline: &Deadline,
+    mut on_reply: impl FnMut(TextReply<'_>) -> Result<Step<T>, Error>,
+) -> Result<T, Error> {
+    let mut first = true;
+    loop {
+        match text::parse_reply(&conn.rbuf[conn.rpos..]) {
+            Ok(Parsed::Complete { reply, consumed }) => {
+                let step = on_reply(reply)?;
+                conn.rpos += consumed;
+                if let Step::Done(value) = step {
+                    return Ok(value);
+                }
+            }
+            Ok(Parsed::Incomplete { needed }) => {
+                conn.fill(deadline, first, needed).map_err(|f| f.into_error("read"))?;
+                first = false;
+            }
+            Err(error) => return Err(protocol_error("read", error)),
+        }
+    }
+}
+
+/// Reads binary replies until `on_reply` is done; replies with an opaque other than `opaque`
+/// (late error replies to earlier quiet requests) are skipped.
+fn read_binary<T>(
+    conn: &mut Conn,
+    deadline: &Deadline,
+    opaque: Option<u32>,
+    mut on_reply: impl FnMut(&Response<'_>) -> Result<Step<T>, Error>,
+) -> Result<T, Error> {
+    let mut first = true;
+    loop {
+        match binary::parse_response(&conn.rbuf[conn.rpos..]) {
+            Ok(Parsed::Complete { reply, consumed }) => {
+                let step = if opaque.is_some_and(|o| o != reply.opaque) {
+                    Step::More
+                } else {
+                    on_reply(&reply)?
+                };
+                conn.rpos += consumed;
+                if let Step::Done(value) = step {
+                    return Ok(value);
+                }
+            }
+            Ok(Parsed::Incomplete { needed }) => {
+                conn.fill(deadline, first, needed).map_err(|f| f.into_error("read"))?;
+                first = false;
+            }
+            Err(error) => return Err(protocol_error("read", error)),
+        }
+    }
+}
+
+/// Sends the request in `h.scratch` (plus `value` and `trailer`) to server `index` and reads
+/// the reply with `read`. Binary requests get the connection's next opaque patched in.
+fn exchange<T>(
+    h: &mut Handle,
+    index: usize,
+    value: &[u8],
+    trailer: &[u8],
+    mut read: impl FnMut(&mut Conn, &Deadline, u32) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let mut request = std::mem::take(&mut h.scratch);
+    let outcome = exchange_with(h, index, &mut request, value, trailer, &mut read);
+    h.scratch = request;
+    outcome
+}
+
+fn exchange_with<T>(
+    h: &mut Handle,
+    index: usize,
+    request: &mut [u8],
+    value: &[u8],
+    trailer: &[u8],
+    read: &mut impl FnMut(&mut Conn, &Deadline, u32) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let binary = h.behaviors.binary;
+    let poll_timeout = h.behaviors.poll_timeout;
+    for attempt in 0..2 {
+        h.connection(index)?;
+        let server = &mut h.servers[index];
+        let queued = std::mem::take(&mut server.write_queue);
+        let conn = server.conn.as_mut().expect("connection() connected it");
+        let reused = conn.reused;
+        let received_before = conn.received;
+        let opaque = if binary && request.len() >= 24 {
+            conn.opaque = conn.opaque.wrapping_add(1);
+            request[12..16].copy_from_slice(&conn.opaque.to_be_bytes());
+            conn.opaque
+        } else {
+            0
+        };
+        let deadline = Deadline::after_ms(poll_timeout);
+        let outcome = match conn.send_all(&[&queued, request, value, trailer], &deadline) {
+            Ok(()) => read(conn, &deadline, opaque),
+            Err(failure) => Err(failure.into_error("write")),
+        };
+        match outcome {
+            Ok(result) => {
+                conn.reused = true;
+                conn.last_used = Instant::now();
+                return Ok(result);
+            }
+            Err(error) => {
+                let nothing_received = conn.received == received_before;
+                server.disconnect();
+                let stale = reused && nothing_received && error.code == MEMCACHED_CONNECTION_FAILURE;
+                if attempt == 0 && stale {
+                    continue;
+                }
+                return Err(error);
+            }
+        }
+    }
+    unreachable!("the loop returns on its second attempt")
+}
+
+/// Sends the request in `h.scratch` without waiting for any reply (noreply and quiet requests).
+fn send_only(h: &mut Handle, index: usize, value: &[u8], trailer: &[u8]) -> Result<(), Error> {
+    exchange(h, index, value, trailer, |_, _, _| Ok(()))
+}
+
+/// Common start of a keyed operation: new query, servers present, key valid.
+fn prologue(h: &mut Handle, key: &[u8]) -> Result<(), Error> {
+    h.begin();
+    if h.servers.is_empty() {
+        return Err(Error::new(MEMCACHED_NO_SERVERS, "no servers defined"));
+    }
+    check_key(h, key)
+}
+
+fn check_key(h: &Handle, key: &[u8]) -> Result<(), Error> {
+    keycheck::check_key(key, h.namespace_bytes(), !h.behaviors.binary, h.behaviors.verify_key)
+        .map_err(|code| Error::new(code, describe_key_problem(key, h.namespace_bytes().len(), code)))
+}
+
+fn describe_key_problem(key: &[u8], ns_len: usize, code: memcached_return_t) -> String {
+    if key.is_empty() {
+        "the key is empty".into()
+    } else if key.len() > 250 {
+        format!("the key is {} bytes long, the maximum is 250", key.len())
+    } else if key.len() + ns_len > 250 {
+        format!("namespace and key are {} bytes long together, the maximum is 250", key.len() + ns_len)
+    } else if code == MEMCACHED_BAD_KEY_PROVIDED {
+        "the key contains bytes the text protocol cannot carry (space, control or non-printable characters)".into()
+    } else {
+        "invalid key".into()
+    }
+}
+
+/// Finishes an operation: records a failure on the handle and returns the code.
+pub fn finish(h: &mut Handle, outcome: Result<memcached_return_t, Error>, server: Option<usize>) -> memcached_return_t {
+    match outcome {
+        Ok(code) => {
+            if crate::error::is_fatal(code) || code == MEMCACHED_CLIENT_ERROR {
+                h.fail(Error::code(code), server)
+            } else {
+                code
+            }
+        }
+        Err(error) => h.fail(error, server),
+    }
+}
+
+// ----- storage -----
+
+/// The storage commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    Set,
+    Add,
+    Replace,
+    Append,
+    Prepend,
+    Cas,
+}
+
+fn binary_storage_opcode(verb: Verb, quiet: bool) -> u8 {
+    match (verb, quiet) {
+        (Verb::Set, false) => opcode::SET,
+        (Verb::Set, true) => opcode::SETQ,
+        (Verb::Add, false) => opcode::ADD,
+        (Verb::Add, true) => opcode::ADDQ,
+        (Verb::Replace | Verb::Cas, false) => opcode::REPLACE,
+        (Verb::Replace | Verb::Cas, true) => opcode::REPLACEQ,
+        (Verb::Append, false) => opcode::APPEND,
+        (Verb::Append, true) => opcode::APPENDQ,
+        (Verb::Prepend, false) => opcode::PREPEND,
+        (Verb::Prepend, true) => opcode::PREPENDQ,
+    }
+}
+
+fn text_verb(verb: Verb) -> StorageVerb {
+    match verb {
+        Verb::Set => StorageVerb::Set,
+        Verb::Add => StorageVerb::Add,
+        Verb::Replace => StorageVerb::Replace,
+        Verb::Append => StorageVerb::Append,
+        Verb::Prepend => StorageVerb::Prepend,
+        Verb::Cas => StorageVerb::Cas,
+    }
+}
+
+/// Builds a storage request in `h.scratch`.
+fn encode_storage(
+    h: &mut Handle,
+    verb: Verb,
+    key: &[u8],
+    value_len: usize,
+    expiration: i64,
+    flags: u32,
+    cas: u64,
+    quiet: bool,
+) -> Result<(), Error> {
+    let namespace = h.namespace.clone();
+    let ns = namespace.as_ref().map(|n| n.as_bytes()).unwrap_or(&[]);
+    h.scratch.clear();
+    if h.behaviors.binary {
+        let extras = binary::storage_extras(flags, expiration as u32);
+        let extras: &[u8] = if matches!(verb, Verb::Append | Verb::Prepend) { &[] } else { &extras };
+        binary::encode_request(&mut h.scratch, binary_storage_opcode(verb, quiet), 0, cas, extras, ns, key, value_len)
+            .map_err(|_| Error::new(MEMCACHED_E2BIG, "the value is too large for the binary protocol"))?;
+    } else {
+        text::encode_storage(&mut h.scratch, text_verb(verb), ns, key, flags, expiration, value_len, cas, quiet);
+    }
+    Ok(())
+}
+
+fn storage_reply_text(reply: TextReply<'_>) -> Result<Step<memcached_return_t>, Error> {
+    Ok(Step::Done(match reply {
+        TextReply::Stored => MEMCACHED_SUCCESS,
+        TextReply::ClientError(message) => {
+            return Err(Error::new(MEMCACHED_CLIENT_ERROR, String::from_utf8_lossy(message).into_owned()))
+        }
+        other => text::reply_code(&other),
+    }))
+}
+
+fn storage_reply_binary(reply: &Response<'_>) -> Result<Step<memcached_return_t>, Error> {
+    Ok(Step::Done(binary::status_code(reply.status)))
+}
+
+/// memcached_set / add / replace / append / prepend / cas and their _by_key forms.
+pub fn store(
+    h: &mut Handle,
+    verb: Verb,
+    group: Option<&[u8]>,
+    key: &[u8],
+    value: &[u8],
+    expiration: i64,
+    flags: u32,
+    cas: u64,
+) -> memcached_return_t {
+    if let Err(error) = prologue(h, key) {
+        return h.fail(error, None);
+    }
+    let index = h.pick_server(group.unwrap_or(key));
+    let buffered = h.behaviors.buffer_requests && verb == Verb::Set;
+    let quiet = h.behaviors.noreply || buffered;
+    let outcome = store_on(h, index, verb, key, value, expiration, flags, cas, quiet, buffered);
+    if verb == Verb::Set && h.behaviors.binary && h.behaviors.number_of_replicas > 0 {
+        write_replicas(h, index, key, value, expiration, flags);
+    }
+    let code = finish(h, outcome, Some(index));
+    if code == MEMCACHED_SUCCESS && buffered {
+        MEMCACHED_BUFFERED
+    } else {
+        code
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn store_on(
+    h: &mut Handle,
+    index: usize,
+    verb: Verb,
+    key: &[u8],
+    value: &[u8],
+    expiration: i64,
+    flags: u32,
+    cas: u64,
+    quiet: bool,
+    buffered: bool,
+) -> Result<memcached_return_t, Error> {
+    encode_storage(h, verb, key, value.len(), expiration, flags, cas, quiet)?;
+    let trailer: &[u8] = if h.behaviors.binary { b"" } else { b"\r\n" };
+    if buffered {
+        h.connection(index)?;
+        let server = &mut h.servers[index];
+        server.write_queue.extend_from_slice(&h.scratch);
+        server.write_queue.extend_from_slice(value);
+        server.write_queue.extend_from_slice(trailer);
+        return Ok(MEMCACHED_SUCCESS);
+    }
+    if quiet {
+        send_only(h, index, value, trailer)?;
+        return Ok(MEMCACHED_SUCCESS);
+    }
+    if h.behaviors.binary {
+        exchange(h, index, value, trailer, |conn, deadline, opaque| {
+            read_binary(conn, deadline, Some(opaque), storage_reply_binary)
+        })
+    } else {
+        exchange(h, index, value, trailer, |conn, deadline, _| read_text(conn, deadline, storage_reply_text))
+    }
+}
+
+/// Indexes of the replicas of the key stored on `primary`: the next servers in array order.
+fn replica_indexes(h: &Handle, primary: usize) -> impl Iterator<Item = usize> {
+    let count = h.servers.len();
+    let replicas = (h.behaviors.number_of_replicas as usize).min(count.saturating_sub(1));
+    (1..=replicas).map(move |r| (primary + r) % count)
+}
+
+/// Writes quiet copies of a set to the replica servers before returning, so the copies exist
+/// when the call returns (libmemcached only queues them until a later flush). Replica failures
+/// are ignored: the primary's reply is the call's result.
+fn write_replicas(h: &mut Handle, primary: usize, key: &[u8], value: &[u8], expiration: i64, flags: u32) {
+    let replicas: Vec<usize> = replica_indexes(h, primary).collect();
+    for index in replicas {
+        if encode_storage(h, Verb::Set, key, value.len(), expiration, flags, 0, true).is_err() {
+            return;
+        }
+        let _ = send_only(h, index, value, b"");
+    }
+}
+
+// ----- retrieval -----
+
+fn text_get_reply(
+    memory: &Memory,
+    found: &mut Option<Found>,
+    reply: TextReply<'_>,
+) -> Result<Step<memcached_return_t>, Error> {
+    match reply {
+        TextReply::Value { data, flags, cas, .. } => {
+            if found.is_none() {
+                let value = copy_value(memory, data)?;
+                *found = Some(Found { value, length: data.len(), flags, cas: cas.unwrap_or(0) });
+            }
+            Ok(Step::More)
+        }
+        TextReply::End => Ok(Step::Done(if found.is_some() { MEMCACHED_SUCCESS } else { MEMCACHED_NOTFOUND })),
+        TextReply::ClientError(message) => {
+            Err(Error::new(MEMCACHED_CLIENT_ERROR, String::from_utf8_lossy(message).into_owned()))
+        }
+        other => Ok(Step::Done(text::reply_code(&other))),
+    }
+}
+
+/// Copies a value for the caller; empty values give NULL like libmemcached.
+fn copy_value(memory: &Memory, data: &[u8]) -> Result<*mut c_char, Error> {
+    if data.is_empty() {
+        return Ok(std::ptr::null_mut());
+    }
+    let value = memory.copy_with_nul(data);
+    if value.is_null() {
+        return Err(Error::new(MEMCACHED_MEMORY_ALLOCATION_FAILURE, "no memory for the value"));
+    }
+    Ok(value)
+}
+
+fn get_on(h: &mut Handle, index: usize, key: &[u8]) -> Result<(memcached_return_t, Option<Found>), Error> {
+    let memory = crate::ffi::memory_of_handle(h);
+    let namespace = h.namespace.clone();
+    let ns = namespace.as_ref().map(|n| n.as_bytes()).unwrap_or(&[]);
+    h.scratch.clear();
+    let mut found: Option<Found> = None;
+    let code = if h.behaviors.binary {
+        binary::encode_request(&mut h.scratch, opcode::GETK, 0, 0, &[], ns, key, 0)
+            .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
+        exchange(h, index, b"", b"", |conn, deadline, opaque| {
+            read_binary(conn, deadline, Some(opaque), |reply| {
+                let code = binary::status_code(reply.status);
+                if code == MEMCACHED_SUCCESS {
+                    let value = copy_value(&memory, reply.value)?;
+                    found = Some(Found {
+                        value,
+                        length: reply.value.len(),
+                        flags: binary::flags_of(reply),
+                        cas: reply.cas,
+                    });
+                }
+                Ok(Step::Done(code))
+            })
+        })
+    } else {
+        text::encode_get(&mut h.scratch, h.behaviors.support_cas, ns, &[key]);
+        exchange(h, index, b"", b"", |conn, deadline, _| {
+            read_text(conn, deadline, |reply| text_get_reply(&memory, &mut found, reply))
+        })
+    };
+    match code {
+        Ok(code) => Ok((code, found)),
+        Err(error) => {
+            if let Some(found) = found {
+                // SAFETY: the value was allocated by `memory` above and never handed out.
+                unsafe { memory.free(found.value as *mut libc::c_void) };
+            }
+            Err(error)
+        }
+    }
+}
+
+/// memcached_get / memcached_get_by_key. With replicas (binary protocol), each copy is tried
+/// in turn until one has the key; a miss is reported only when a server answered it, so a key
+/// whose servers are all down gives a connection error, never NOTFOUND.
+pub fn get(h: &mut Handle, group: Option<&[u8]>, key: &[u8]) -> (memcached_return_t, Option<Found>) {
+    if let Err(error) = prologue(h, key) {
+        return (h.fail(error, None), None);
+    }
+    let primary = h.pick_server(group.unwrap_or(key));
+    let replicas = if h.behaviors.binary { h.behaviors.number_of_replicas as usize } else { 0 };
+    let replicas = replicas.min(h.servers.len().saturating_sub(1));
+    let start = if replicas > 0 && h.behaviors.randomize_replica_read {
+        (h.next_random() as usize) % (replicas + 1)
+    } else {
+        0
+    };
+    let mut answered_miss = false;
+    let mut last_error: Option<(Error, usize)> = None;
+    for level in 0..=replicas {
+        let index = (primary + (start + level) % (replicas + 1)) % h.servers.len();
+        match get_on(h, index, key) {
+            Ok((MEMCACHED_SUCCESS, found)) => return (MEMCACHED_SUCCESS, found),
+            Ok((MEMCACHED_NOTFOUND, _)) => answered_miss = true,
+            Ok((code, _)) => last_error = Some((Error::code(code), index)),
+            Err(error) => last_error = Some((error, index)),
+        }
+    }
+    if answered_miss {
+        return (MEMCACHED_NOTFOUND, None);
+    }
+    let (error, index) = last_error.unwrap_or((Error::code(MEMCACHED_FAILURE), primary));
+    (finish(h, Err(error), Some(index)), None)
+}
+
+// ----- arithmetic -----
+
+/// memcached_increment / decrement and the _with_initial and _by_key forms. `initial` is
+/// (initial value, expiration) for the _with_initial forms (binary protocol only).
+pub fn arithmetic(
+    h: &mut Handle,
+    group: Option<&[u8]>,
+    key: &[u8],
+    increment: bool,
+    delta: u64,
+    initial: Option<(u64, i64)>,
+) -> (memcached_return_t, u64) {
+    if let Err(error) = prologue(h, key) {
+        return (h.fail(error, None), u64::MAX);
+    }
+    if initial.is_some() && !h.behaviors.binary {
+        let error = Error::new(MEMCACHED_INVALID_ARGUMENTS, "increment/decrement with an initial value needs the binary protocol");
+        return (h.fail(error, None), u64::MAX);
+    }
+    let index = h.pick_server(group.unwrap_or(key));
+    let mut value = u64::MAX;
+    let outcome = arithmetic_on(h, index, key, increment, delta, initial, &mut value);
+    let code = finish(h, outcome, Some(index));
+    (code, if code == MEMCACHED_SUCCESS { value } else { u64::MAX })
+}
+
+fn arithmetic_on(
+    h: &mut Handle,
+    index: usize,
+    key: &[u8],
+    increment: bool,
+    delta: u64,
+    initial: Option<(u64, i64)>,
+    value: &mut u64,
+) -> Result<memcached_return_t, Error> {
+    let namespace = h.namespace.clone();
+    let ns = namespace.as_ref().map(|n| n.as_bytes()).unwrap_or(&[]);
+    let quiet = h.behaviors.noreply;
+    h.scratch.clear();
+    if h.behaviors.binary {
+        let op = match (increment, quiet) {
+            (true, false) => opcode::INCREMENT,
+            (true, true) => opcode::INCREMENTQ,
+            (false, false) => opcode::DECREMENT,
+            (false, true) => opcode::DECREMENTQ,
+        };
+        let (start, expiration) = match initial {
+            Some((start, expiration)) => (start, expiration as u32),
+            None => (0, EXPIRATION_NOT_ADD),
+        };
+        let extras = binary::arith_extras(delta, start, expiration);
+        binary::encode_request(&mut h.scratch, op, 0, 0, &extras, ns, key, 0)
+            .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
+        if quiet {
+            send_only(h, index, b"", b"")?;
+            return Ok(MEMCACHED_SUCCESS);
+        }
+        exchange(h, index, b"", b"", |conn, deadline, opaque| {
+            read_binary(conn, deadline, Some(opaque), |reply| {
+                let code = binary::status_code(reply.status);
+                if code == MEMCACHED_SUCCESS {
+                    match binary::counter_of(reply) {
+                        Some(number) => *value = number,
+                        None => return Ok(Step::Done(MEMCACHED_UNKNOWN_READ_FAILURE)),
+                    }
+                }
+                Ok(Step::Done(code))
+            })
+        })
+    } else {
+        text::encode_incr_decr(&mut h.scratch, increment, ns, key, delta, quiet);
+        if quiet {
+            send_only(h, index, b"", b"")?;
+            return Ok(MEMCACHED_SUCCESS);
+        }
+        exchange(h, index, b"", b"", |conn, deadline, _| {
+            read_text(conn, deadline, |reply| match reply {
+                TextReply::Number(number) => {
+                    *value = number;
+                    Ok(Step::Done(MEMCACHED_SUCCESS))
+                }
+                TextReply::ClientError(message) => {
+                    Err(Error::new(MEMCACHED_CLIENT_ERROR, String::from_utf8_lossy(message).into_owned()))
+                }
+                other => Ok(Step::Done(text::reply_code(&other))),
+            })
+        })
+    }
+}
+
+// ----- delete, touch, exist -----
+
+/// memcached_delete / memcached_delete_by_key.
+pub fn delete(h: &mut Handle, group: Option<&[u8]>, key: &[u8], expiration: i64) -> memcached_return_t {
+    if let Err(error) = prologue(h, key) {
+        return h.fail(error, None);
+    }
+    if expiration != 0 {
+        let error = Error::new(MEMCACHED_INVALID_ARGUMENTS, "delete with an expiration is not supported by memcached");
+        return h.fail(error, None);
+    }
+    let index = h.pick_server(group.unwrap_or(key));
+    let buffered = h.behaviors.buffer_requests;
+    let quiet = h.behaviors.noreply || buffered;
+    let outcome = delete_on(h, index, key, quiet);
+    if h.behaviors.binary && h.behaviors.number_of_replicas > 0 {
+        let replicas: Vec<usize> = replica_indexes(h, index).collect();
+        for replica in replicas {
+            let _ = delete_on(h, replica, key, true);
+        }
+    }
+    let code = finish(h, outcome, Some(index));
+    if code == MEMCACHED_SUCCESS {
+        if let Some(trigger) = h.callbacks.delete_trigger {
+            // SAFETY: the user installed this callback with the memcached_trigger_delete_key_fn
+            // contract; key points to key.len() readable bytes for the call.
+            unsafe { trigger(h.owner, key.as_ptr() as *const c_char, key.len()) };
+        }
+        if buffered {
+            return MEMCACHED_BUFFERED;
+        }
+    }
+    code
+}
+
+fn delete_on(h: &mut Handle, index: usize, key: &[u8], quiet: bool) -> Result<memcached_return_t, Error> {
+    let namespace = h.namespace.clone();
+    let ns = namespace.as_ref().map(|n| n.as_bytes()).unwrap_or(&[]);
+    h.scratch.clear();
+    if h.behaviors.binary {
+        let op = if quiet { opcode::DELETEQ } else { opcode::DELETE };
+        binary::encode_request(&mut h.scratch, op, 0, 0, &[], ns, key, 0)
+            .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
+    } else {
+        text::encode_delete(&mut h.scratch, ns, key, quiet);
+    }
+    if quiet {
+        send_only(h, index, b"", b"")?;
+        return Ok(MEMCACHED_SUCCESS);
+    }
+    simple_exchange(h, index)
+}
+
+/// Sends `h.scratch` and maps the single status reply.
+fn simple_exchange(h: &mut Handle, index: usize) -> Result<memcached_return_t, Error> {
+    if h.behaviors.binary {
+        exchange(h, index, b"", b"", |conn, deadline, opaque| {
+            read_binary(conn, deadline, Some(opaque), |reply| Ok(Step::Done(binary::status_code(reply.status))))
+        })
+    } else {
+        exchange(h, index, b"", b"", |conn, deadline, _| {
+            read_text(conn, deadline, |reply| match reply {
+                TextReply::ClientError(message) => {
+                    Err(Error::new(MEMCACHED_CLIENT_ERROR, String::from_utf8_lossy(message).into_owned()))
+                }
+                other => Ok(Step::Done(text::reply_code(&other))),
+            })
+        })
+    }
+}
+
+/// memcached_touch / memcached_touch_by_key.
+pub fn touch(h: &mut Handle, group: Option<&[u8]>, key: &[u8], expiration: i64) -> memcached_return_t {
+    if let Err(error) = prologue(h, key) {
+        return h.fail(error, None);
+    }
+    let index = h.pick_server(group.unwrap_or(key));
+    let namespace = h.namespace.clone();
+    let ns = namespace.as_ref().map(|n| n.as_bytes()).unwrap_or(&[]);
+    h.scratch.clear();
+    if h.behaviors.binary {
+        let extras = binary::touch_extras(expiration as u32);
+        if binary::encode_request(&mut h.scratch, opcode::TOUCH, 0, 0, &extras, ns, key, 0).is_err() {
+            return h.fail(Error::code(MEMCACHED_BAD_KEY_PROVIDED), None);
+        }
+    } else {
+        text::encode_touch(&mut h.scratch, ns, key, expiration);
+    }
+    let outcome = simple_exchange(h, index);
+    finish(h, outcome, Some(index))
+}
+
+/// memcached_exist / memcached_exist_by_key: an add of an empty item that the server rejects
+/// when the key exists. The probe's expiration lies in the past, so nothing visible is stored.
+pub fn exist(h: &mut Handle, group: Option<&[u8]>, key: &[u8]) -> memcached_return_t {
+    if let Err(error) = prologue(h, key) {
+        return h.fail(error, None);
+    }
+    let index = h.pick_server(group.unwrap_or(key));
+    let outcome = encode_storage(h, Verb::Add, key, 0, EXIST_PROBE_EXPIRATION as i64, 0, 0, false).and_then(|()| {
+        let trailer: &[u8] = if h.behaviors.binary { b"" } else { b"\r\n" };
+        let code = if h.behaviors.binary {
+            exchange(h, index, b"", trailer, |conn, deadline, opaque| {
+                read_binary(conn, deadline, Some(opaque), storage_reply_binary)
+            })?
+        } else {
+            exchange(h, index, b"", trailer, |conn, deadline, _| read_text(conn, deadline, storage_reply_text))?
+        };
+        Ok(match code {
+            MEMCACHED_SUCCESS => MEMCACHED_NOTFOUND,
+            MEMCACHED_NOTSTORED | MEMCACHED_DATA_EXISTS => MEMCACHED_SUCCESS,
+            other => other,
+        })
+    });
+    finish(h, outcome, Some(index))
+}
+
+// ----- mget and fetch -----
+
+/// Text `get` commands carry at most this many keys each; memcached answers each with END.
+const TEXT_KEYS_PER_GET: usize = 100;
+
+/// memcached_mget / memcached_mget_by_key: sends the requests; results come from fetch.
+pub fn mget(h: &mut Handle, group: Option<&[u8]>, keys: &[&[u8]]) -> memcached_return_t {
+    h.begin();
+    if h.servers.is_empty() {
+        return h.fail(Error::new(MEMCACHED_NO_SERVERS, "no servers defined"), None);
+    }
+    if keys.is_empty() {
+        return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "no keys given"), None);
+    }
+    for key in keys {
+        if let Err(error) = check_key(h, key) {
+            return h.fail(error, None);
+        }
+    }
+    drain_pending_fetch(h);
+    h.fetch = Default::default();
+
+    let count = h.servers.len();
+    let mut by_server: Vec<Vec<&[u8]>> = vec![Vec::new(); count];
+    match group {
+        Some(group) => {
+            let index = h.pick_server(group);
+            by_server[index].extend_from_slice(keys);
+        }
+        None => {
+            for key in keys {
+                let index = h.pick_server(key);
+                by_server[index].push(key);
+            }
+        }
+    }
+
+    let mut attempted = 0;
+    let mut failed = 0;
+    let mut last_error = None;
+    for (index, server_keys) in by_server.iter().enumerate() {
+        if server_keys.is_empty() {
+            continue;
+        }
+        attempted += 1;
+        match send_mget(h, index, server_keys) {
+            Ok(()) => h.fetch.pending.push(index),
+            Err(error) => {
+                failed += 1;
+                h.servers[index].disconnect();
+                last_error = Some((error, index));
+            }
+        }
+    }
+    if failed == 0 {
+        return MEMCACHED_SUCCESS;
+    }
+    let (error, index) = last_error.expect("failed > 0");
+    if failed < attempted {
+        h.fail(error, Some(index));
+        return MEMCACHED_SOME_ERRORS;
+    }
+    h.fail(error, Some(index))
+}
+
+fn send_mget(h: &mut Handle, index: usize, keys: &[&[u8]]) -> Result<(), Error> {
+    h.connection(index)?;
+    let namespace = h.namespace.clone();
+    let ns = namespace.as_ref().map(|n| n.as_bytes()).unwrap_or(&[]);
+    let mut request = std::mem::take(&mut h.scratch);
+    request.clear();
+    let server = &mut h.servers[index];
+    let conn = server.conn.as_mut().expect("connected above");
+    let mut terminators = 0u32;
+    if h.behaviors.binary {
+        for key in keys {
+            binary::encode_request(&mut request, opcode::GETKQ, 0, 0, &[], ns, key, 0)
+                .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
+        }
+        conn.opaque = conn.opaque.wrapping_add(1);
+        let _ = binary::encode_request(&mut request, opcode::NOOP, conn.opaque, 0, &[], &[], &[], 0);
+        h.fetch.end_opaque.push(conn.opaque);
+        terminators = 1;
+    } else {
+        for chunk in keys.chunks(TEXT_KEYS_PER_GET) {
+            text::encode_get(&mut request, h.behaviors.support_cas, ns, chunk);
+            terminators += 1;
+        }
+    }
+    server.pending_fetch = true;
+    server.fetch_terminators = terminators;
+    let queued = std::mem::take(&mut server.write_queue);
+    if !queued.is_empty() {
+        request.splice(0..0, queued);
+    }
+    let deadline = Deadline::after_ms(h.behaviors.poll_timeout);
+    let outcome = send_interleaved(conn, &request, &deadline);
+    h.scratch = request;
+    outcome
+}
+
+/// Sends `data` while reading whatever the server already answers, so a long request cannot
+/// deadlock against replies that fill the socket buffers.
+fn send_interleaved(conn: &mut Conn, data: &[u8], deadline: &Deadline) -> Result<(), Error> {
+    let mut offset = 0;
+    while offset < data.len() {
+        let sent = conn.send_nonblocking(&data[offset..]).map_err(|f| f.into_error("write"))?;
+        offset += sent;
+        if offset == data.len() {
+            break;
+        }
+        if sent == 0 {
+            let mut fds = [libc::pollfd { fd: conn.fd(), events: libc::POLLIN | libc::POLLOUT, revents: 0 }];
+            crate::conn::poll_many(&mut fds, deadline).map_err(|f| f.into_error("write"))?;
+            if fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+                conn.fill_nonblocking().map_err(|f| f.into_error("read"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads and drops the replies of an earlier mget that the caller did not fetch.
+fn drain_pending_fetch(h: &mut Handle) {
+    if h.fetch.pending.is_empty() {
+        return;
+    }
+    let mut scratch = result::new_result(std::ptr::null_mut(), false);
+    while let Ok(true) = fetch_next(h, &mut scratch) {}
+    result::free_value(&mut scratch);
+}
+
+/// Reads the next item of the current mget into `r`. Ok(false) at the end of the stream.
+pub fn fetch_next(h: &mut Handle, r: &mut memcached_result_st) -> Result<bool, Error> {
+    let binary = h.behaviors.binary;
+    let ns_len = h.namespace_bytes().len();
+    let poll_timeout = h.behaviors.poll_timeout;
+    while let Some(&index) = h.fetch.pending.first() {
+        let end_opaque = if binary { h.fetch.end_opaque.first().copied() } else { None };
+        let server = &mut h.servers[index];
+        let Some(conn) = server.conn.as_mut() else {
+            h.fetch.pending.remove(0);
+            if binary && !h.fetch.end_opaque.is_empty() {
+                h.fetch.end_opaque.remove(0);
+            }
+            continue;
+        };
+        let deadline = Deadline::after_ms(poll_timeout);
+        let mut terminators = server.fetch_terminators;
+        let outcome = if binary {
+            read_binary(conn, &deadline, None, |reply| fetch_binary_reply(reply, end_opaque, ns_len, r))
+        } else {
+            read_text(conn, &deadline, |reply| fetch_text_reply(reply, &mut terminators, ns_len, r))
+        };
+        server.fetch_terminators = terminators;
+        match outcome {
+            Ok(true) => {
+                h.fetch.delivered = true;
+                return Ok(true);
+            }
+            Ok(false) => {
+                server.pending_fetch = false;
+                if let Some(conn) = server.conn.as_mut() {
+                    conn.reused = true;
+                    conn.last_used = Instant::now();
+                }
+                h.fetch.pending.remove(0);
+                if binary && !h.fetch.end_opaque.is_empty() {
+                    h.fetch.end_opaque.remove(0);
+                }
+            }
+            Err(error) => {
+                server.disconnect();
+                h.fetch.pending.remove(0);
+                if binary && !h.fetch.end_opaque.is_empty() {
+                    h.fetch.end_opaque.remove(0);
+                }
+                h.fail(error.clone(), Some(index));
+                h.fetch.failure = Some(error);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn fill_result(r: &mut memcached_result_st, key: &[u8], data: &[u8], flags: u32, cas: u64) -> Result<(), Error> {
+    result::reset(r);
+    result::set_key(r, key);
+    if !result::set_value(r, data) {
+        return Err(Error::new(MEMCACHED_MEMORY_ALLOCATION_FAILURE, "no memory for the value"));
+    }
+    r.item_flags = flags;
+    r.item_cas = cas;
+    Ok(())
+}
+
+fn fetch_text_reply(
+    reply: TextReply<'_>,
+    terminators: &mut u32,
+    ns_len: usize,
+    r: &mut memcached_result_st,
+) -> Result<Step<bool>, Error> {
+    match reply {
+        TextReply::Value { key, flags, cas, data } => {
+            let key = key.get(ns_len..).unwrap_or(&[]);
+            fill_result(r, key, data, flags, cas.unwrap_or(0))?;
+            Ok(Step::Done(true))
+        }
+        TextReply::End => {
+            *terminators = terminators.saturating_sub(1);
+            if *terminators == 0 {
+                Ok(Step::Done(false))
+            } else {
+                Ok(Step::More)
+            }
+        }
+        other => Err(Error::new(text::reply_code(&other), "unexpected reply to get")),
+    }
+}
+
+fn fetch_binary_reply(
+    reply: &Response<'_>,
+    end_opaque: Option<u32>,
+    ns_len: usize,
+    r: &mut memcached_result_st,
+) -> Result<Step<bool>, Error> {
+    match reply.opcode {
+        opcode::NOOP if end_opaque.is_none_or(|o| o == reply.opaque) => Ok(Step::Done(false)),
+        opcode::GETKQ | opcode::GETK if reply.status == 0 => {
+            if reply.key.len() <= ns_len && ns_len > 0 {
+                return Err(Error::new(MEMCACHED_UNKNOWN_READ_FAILURE, "server returned a key shorter than the namespace"));
+            }
+            let key = reply.key.get(ns_len..).unwrap_or(&[]);
+            fill_result(r, key, reply.value, binary::flags_of(reply), reply.cas)?;
+            Ok(Step::Done(true))
+        }
+        _ => Ok(Step::More),
+    }
+}
+
+/// The code a fetch returns at the end of the stream.
+pub fn end_of_fetch(h: &mut Handle) -> memcached_return_t {
+    if let Some(error) = h.fetch.failure.take() {
+        return error.code;
+    }
+    if h.fetch.delivered {
+        h.fetch.delivered = false;
+        MEMCACHED_END
+    } else {
+        MEMCACHED_NOTFOUND
+    }
+}
+
+// ----- per-server commands: stat, version, flush -----
+
+/// Runs one request on every server, returning SUCCESS, SOME_ERRORS, or the error when there
+/// is only one server.
+fn each_server(
+    h: &mut Handle,
+    mut per_server: impl FnMut(&mut Handle, usize) -> Result<memcached_return_t, Error>,
+) -> memcached_return_t {
+    let mut failures = 0;
+    let mut last = MEMCACHED_SUCCESS;
+    for index in 0..h.servers.len() {
+        let outcome = per_server(h, index);
+        let code = match outcome {
+            Ok(code) => code,
+            Err(error) => h.fail(error, Some(index)),
+        };
+        if code != MEMCACHED_SUCCESS && code != MEMCACHED_END {
+            failures += 1;
+            last = code;
+        }
+    }
+    match failures {
+        0 => MEMCACHED_SUCCESS,
+        _ if h.servers.len() == 1 => last,
+        _ => MEMCACHED_SOME_ERRORS,
+    }
+}
+
+/// Parses "1.6.18" into the server's version bytes.
+fn store_version(h: &mut Handle, index: usize, version: &[u8]) {
+    let mut parts = version.split(|&b| b == b'.').map(|part| {
+        let digits: Vec<u8> = part.iter().copied().take_while(u8::is_ascii_digit).collect();
+        std::str::from_utf8(&digits).ok().and_then(|d| d.parse::<u8>().ok()).unwrap_or(0)
+    });
+    let server = &mut h.servers[index];
+    server.major_version = parts.next().unwrap_or(0);
+    server.minor_version = parts.next().unwrap_or(0);
+    server.micro_version = parts.next().unwrap_or(0);
+}
+
+/// memcached_version: asks every server whose version is unknown.
+pub fn version(h: &mut Handle) -> memcached_return_t {
+    h.begin();
+    if h.servers.is_empty() {
+        return h.fail(Error::new(MEMCACHED_NO_SERVERS, "no servers defined"), None);
+    }
+    let binary = h.behaviors.binary;
+    each_server(h, |h, index| {
+        if h.servers[index].major_version != u8::MAX {
+            return Ok(MEMCACHED_SUCCESS);
+        }
+        h.scratch.clear();
+        let mut found = Vec::new();
+        let code = if binary {
+            let _ = binary::encode_request(&mut h.scratch, opcode::VERSION, 0, 0, &[], &[], &[], 0);
+            exchange(h, index, b"", b"", |conn, deadline, opaque| {
+                read_binary(conn, deadline, Some(opaque), |reply| {
+                    found = reply.value.to_vec();
+                    Ok(Step::Done(binary::status_code(reply.status)))
+                })
+            })?
+        } else {
+            text::encode_version(&mut h.scratch);
+            exchange(h, index, b"", b"", |conn, deadline, _| {
+                read_text(conn, deadline, |reply| match reply {
+                    TextReply::Version(v) => {
+                        found = v.to_vec();
+                        Ok(Step::Done(MEMCACHED_SUCCESS))
+                    }
+                    other => Ok(Step::Done(text::reply_code(&other))),
+                })
+            })?
+        };
+        if code == MEMCACHED_SUCCESS {
+            store_version(h, index, &found);
+        }
+        Ok(code)
+    })
+}
+
+/// memcached_flush: flush_all on every server.
+pub fn flush(h: &mut Handle, expiration: i64) -> memcached_return_t {
+    h.begin();
+    if h.servers.is_empty() {
+        return h.fail(Error::new(MEMCACHED_NO_SERVERS, "no servers defined"), None);
+    }
+    let binary = h.behaviors.binary;
+    let quiet = h.behaviors.noreply;
+    each_server(h, |h, index| {
+        h.scratch.clear();
+        if binary {
+            let op = if quiet { opcode::FLUSHQ } else { opcode::FLUSH };
+            let extras = binary::flush_extras(expiration as u32);
+            let _ = binary::encode_request(&mut h.scratch, op, 0, 0, &extras, &[], &[], 0);
+        } else {
+            text::encode_flush(&mut h.scratch, expiration, quiet);
+        }
+        if quiet {
+            send_only(h, index, b"", b"")?;
+            return Ok(MEMCACHED_SUCCESS);
+        }
+        simple_exchange(h, index)
+    })
+}
+
+/// memcached_flush_buffers: sends every command queued with BUFFER_REQUESTS.
+pub fn flush_buffers(h: &mut Handle) -> memcached_return_t {
+    each_server(h, |h, index| {
+        if h.servers[index].write_queue.is_empty() {
+            return Ok(MEMCACHED_SUCCESS);
+        }
+        h.scratch.clear();
+        send_only(h, index, b"", b"")?;
+        Ok(MEMCACHED_SUCCESS)
+    })
+}
+
+/// Authenticates a fresh connection with SASL PLAIN (binary protocol).
+pub fn sasl_authenticate(h: &mut Handle, index: usize, user: &[u8], password: &[u8]) -> Result<(), Error> {
+    let mut request = Vec::with_capacity(64 + user.len() + password.len());
+    let mut credentials = Vec::with_capacity(2 + user.len() + password.len());
+    credentials.push(0);
+    credentials.extend_from_slice(user);
+    credentials.push(0);
+    credentials.extend_from_slice(password);
+    binary::encode_request(&mut request, opcode::SASL_AUTH, 0, 0, &[], &[], b"PLAIN", credentials.len())
+        .map_err(|_| Error::new(MEMCACHED_AUTH_PROBLEM, "SASL credentials too long"))?;
+    let deadline = Deadline::after_ms(h.behaviors.poll_timeout);
+    let conn = h.servers[index].conn.as_mut().expect("called right after connecting");
+    conn.send_all(&[&request, &credentials], &deadline).map_err(|f| f.into_error("SASL authentication"))?;
+    let code = read_binary(conn, &deadline, None, |reply| Ok(Step::Done(binary::status_code(reply.status))))?;
+    match code {
+        MEMCACHED_SUCCESS => Ok(()),
+        MEMCACHED_NOTFOUND | MEMCACHED_AUTH_FAILURE => {
+            Err(Error::new(MEMCACHED_AUTH_FAILURE, "SASL authentication was rejected"))
+        }
+        other => Err(Error::new(other, "SASL authentication failed")),
+    }
+}
+
+/// Runs the stats request on every server, calling `on_stat(server index, name, value)` per
+/// line.
+pub fn stat_each(h: &mut Handle, args: Option<&[u8]>, mut on_stat: impl FnMut(usize, &[u8], &[u8])) -> memcached_return_t {
+    let binary = h.behaviors.binary;
+    each_server(h, |h, index| {
+        h.scratch.clear();
+        if binary {
+            binary::encode_request(&mut h.scratch, opcode::STAT, 0, 0, &[], &[], args.unwrap_or(&[]), 0)
+                .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
+            exchange(h, index, b"", b"", |conn, deadline, opaque| {
+                read_binary(conn, deadline, Some(opaque), |reply| {
+                    if reply.status != 0 {
+                        return Ok(Step::Done(binary::status_code(reply.status)));
+                    }
+                    if reply.key.is_empty() {
+                        return Ok(Step::Done(MEMCACHED_SUCCESS));
+                    }
+                    on_stat(index, reply.key, reply.value);
+                    Ok(Step::More)
+                })
+            })
+        } else {
+            text::encode_stats(&mut h.scratch, args);
+            exchange(h, index, b"", b"", |conn, deadline, _| {
+                read_text(conn, deadline, |reply| match reply {
+                    TextReply::Stat { name, value } => {
+                        on_stat(index, name, value);
+                        Ok(Step::More)
+                    }
+                    TextReply::End => Ok(Step::Done(MEMCACHED_SUCCESS)),
+                    TextReply::Error => Ok(Step::Done(MEMCACHED_INVALID_ARGUMENTS)),
+                    other => Ok(Step::Done(text::reply_code(&other))),
+                })
+            })
+        }
+    })
+}
+
+/// memcached_verbosity: `verbosity <level>` in the text protocol on a separate, temporary
+/// connection to each server (so it works with binary-protocol handles too).
+pub fn verbosity(h: &mut Handle, level: u32) -> memcached_return_t {
+    if h.servers.is_empty() {
+        return h.fail(Error::new(MEMCACHED_NO_SERVERS, "no servers defined"), None);
+    }
+    let (connect_timeout, poll_timeout) = (h.behaviors.connect_timeout, h.behaviors.poll_timeout);
+    each_server(h, |h, index| {
+        let server = &h.servers[index];
+        let addrs = if server.is_unix_socket() {
+            vec![crate::conn::unix_address(server.hostname.as_bytes())?]
+        } else {
+            crate::conn::resolve(server.name(), server.port)?
+        };
+        let options = crate::conn::SocketOptions::default();
+        let mut conn = Conn::connect(&addrs[0], connect_timeout, poll_timeout, &options)?;
+        let mut request = Vec::with_capacity(32);
+        text::encode_verbosity(&mut request, level, false);
+        let deadline = Deadline::after_ms(poll_timeout);
+        conn.send_all(&[&request], &deadline).map_err(|f| f.into_error("write"))?;
+        let code = read_text(&mut conn, &deadline, |reply| Ok(Step::Done(text::reply_code(&reply))))?;
+        let mut quit = Vec::with_capacity(8);
+        text::encode_quit(&mut quit);
+        let _ = conn.send_all(&[&quit], &deadline);
+        conn.close();
+        Ok(if code == MEMCACHED_SUCCESS { MEMCACHED_SUCCESS } else { code })
+    })
+}

@@ -1,0 +1,251 @@
+//! Validation of keys, the namespace (`MEMCACHED_CALLBACK_PREFIX_KEY`) and `stats` arguments,
+//! done before anything is encoded.
+//!
+//! The rules follow libmemcached 1.1.4 with two deliberate additions, both for keys that
+//! libmemcached sends although the server cannot accept them:
+//!
+//! * In the text protocol a key or namespace byte that would end or split the command line
+//!   (space, the control bytes 0x00-0x1f, and 0x7f) gives `MEMCACHED_BAD_KEY_PROVIDED` even
+//!   without `VERIFY_KEY`. libmemcached sends such a key. memcached 1.6 then replies
+//!   `CLIENT_ERROR` and reads the value block as a command, so the following replies are out of
+//!   step. With a CR LF pair in the key the rest of the key becomes a second command.
+//! * The namespace plus the key may not exceed [`MAX_KEY_LEN`] bytes, in either protocol.
+//!   libmemcached only checks the key's own length and sends the longer wire key, which the
+//!   server rejects (and, in the text protocol, again knocks the replies out of step).
+
+use crate::ffi::types::memcached_return_t;
+use crate::ffi::types::memcached_return_t::{
+    MEMCACHED_BAD_KEY_PROVIDED, MEMCACHED_INVALID_ARGUMENTS, MEMCACHED_KEY_TOO_BIG,
+};
+
+/// Maximum key length memcached accepts, in bytes. libmemcached's `MEMCACHED_MAX_KEY` (251)
+/// counts a terminating NUL on top of this.
+pub const MAX_KEY_LEN: usize = 250;
+
+/// Maximum namespace length `memcached_callback_set(MEMCACHED_CALLBACK_PREFIX_KEY)` accepts,
+/// in bytes.
+pub const MAX_NAMESPACE_LEN: usize = 127;
+
+/// Checks a key before it is sent with `namespace` glued in front of it.
+///
+/// In order:
+/// 1. An empty key or a key longer than [`MAX_KEY_LEN`] gives `BAD_KEY_PROVIDED`. The
+///    namespace is not counted here, as in libmemcached.
+/// 2. A namespace plus key longer than [`MAX_KEY_LEN`] gives `BAD_KEY_PROVIDED` (an addition,
+///    see the module documentation).
+/// 3. Text protocol only. With `verify_key` every byte of the namespace and the key must be
+///    printable ASCII other than space (0x21..=0x7e, `isgraph` in the C locale). Without it,
+///    space, 0x00..=0x1f and 0x7f are still rejected (an addition), while bytes from 0x80 up
+///    are allowed. Either failure gives `BAD_KEY_PROVIDED`. The namespace is checked here too
+///    because it may have been set while the binary protocol was on.
+///
+/// The binary protocol carries the key with a length field, so any bytes are allowed there.
+pub fn check_key(
+    key: &[u8],
+    namespace: &[u8],
+    text_protocol: bool,
+    verify_key: bool,
+) -> Result<(), memcached_return_t> {
+    if key.is_empty() || key.len() > MAX_KEY_LEN {
+        return Err(MEMCACHED_BAD_KEY_PROVIDED);
+    }
+    if namespace.len().saturating_add(key.len()) > MAX_KEY_LEN {
+        return Err(MEMCACHED_BAD_KEY_PROVIDED);
+    }
+    if text_protocol {
+        let allowed = if verify_key {
+            is_graphic
+        } else {
+            is_safe_in_command_line
+        };
+        if !namespace.iter().chain(key).all(|&byte| allowed(byte)) {
+            return Err(MEMCACHED_BAD_KEY_PROVIDED);
+        }
+    }
+    Ok(())
+}
+
+/// Checks a namespace for `memcached_callback_set(MEMCACHED_CALLBACK_PREFIX_KEY)`.
+///
+/// An empty namespace gives `INVALID_ARGUMENTS`, one longer than [`MAX_KEY_LEN`] gives
+/// `BAD_KEY_PROVIDED`. In the text protocol every byte must be printable ASCII other than
+/// space (0x21..=0x7e) whether or not `VERIFY_KEY` is on, else `BAD_KEY_PROVIDED`. Finally a
+/// namespace longer than [`MAX_NAMESPACE_LEN`] gives `KEY_TOO_BIG`. The order of the checks
+/// is libmemcached's, so a 300-byte namespace gives `BAD_KEY_PROVIDED`, not `KEY_TOO_BIG`.
+pub fn check_namespace(namespace: &[u8], binary_protocol: bool) -> Result<(), memcached_return_t> {
+    if namespace.is_empty() {
+        return Err(MEMCACHED_INVALID_ARGUMENTS);
+    }
+    if namespace.len() > MAX_KEY_LEN {
+        return Err(MEMCACHED_BAD_KEY_PROVIDED);
+    }
+    if !binary_protocol && !namespace.iter().all(|&byte| is_graphic(byte)) {
+        return Err(MEMCACHED_BAD_KEY_PROVIDED);
+    }
+    if namespace.len() > MAX_NAMESPACE_LEN {
+        return Err(MEMCACHED_KEY_TOO_BIG);
+    }
+    Ok(())
+}
+
+/// Checks the `args` of `memcached_stat` (for example `slabs` or `cachedump 1 10`).
+///
+/// They are checked like a key, with one difference: without `verify_key` the text protocol
+/// allows spaces, because they separate the words of the request. Control bytes and 0x7f are
+/// rejected there all the same, so `args` can never end the `stats` line early. Empty args or
+/// args longer than [`MAX_KEY_LEN`] give `BAD_KEY_PROVIDED` in both protocols.
+pub fn check_stat_args(
+    args: &[u8],
+    text_protocol: bool,
+    verify_key: bool,
+) -> Result<(), memcached_return_t> {
+    if args.is_empty() || args.len() > MAX_KEY_LEN {
+        return Err(MEMCACHED_BAD_KEY_PROVIDED);
+    }
+    if text_protocol {
+        let allowed = if verify_key {
+            is_graphic
+        } else {
+            |byte: u8| byte == b' ' || is_safe_in_command_line(byte)
+        };
+        if !args.iter().all(|&byte| allowed(byte)) {
+            return Err(MEMCACHED_BAD_KEY_PROVIDED);
+        }
+    }
+    Ok(())
+}
+
+/// `isgraph()` in the C locale.
+fn is_graphic(byte: u8) -> bool {
+    byte.is_ascii_graphic()
+}
+
+/// True for bytes that cannot end or split a text command line: everything except space,
+/// the control bytes and DEL.
+fn is_safe_in_command_line(byte: u8) -> bool {
+    byte > b' ' && byte != 0x7f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::types::memcached_return_t::MEMCACHED_SUCCESS;
+
+    const BAD: Result<(), memcached_return_t> = Err(MEMCACHED_BAD_KEY_PROVIDED);
+
+    fn code(result: Result<(), memcached_return_t>) -> memcached_return_t {
+        result.err().unwrap_or(MEMCACHED_SUCCESS)
+    }
+
+    #[test]
+    fn key_length_limits() {
+        for (text, verify) in [(true, true), (true, false), (false, false)] {
+            assert_eq!(check_key(b"", b"", text, verify), BAD);
+            assert_eq!(check_key(&[b'k'; 1], b"", text, verify), Ok(()));
+            assert_eq!(check_key(&[b'k'; 250], b"", text, verify), Ok(()));
+            assert_eq!(check_key(&[b'k'; 251], b"", text, verify), BAD);
+            assert_eq!(check_key(&[b'k'; 100_000], b"", text, verify), BAD);
+        }
+    }
+
+    #[test]
+    fn key_plus_namespace_limit() {
+        for text in [true, false] {
+            assert_eq!(check_key(&[b'k'; 246], b"pfx:", text, false), Ok(()));
+            assert_eq!(check_key(&[b'k'; 247], b"pfx:", text, false), BAD);
+            assert_eq!(check_key(&[b'k'; 250], b"pfx:", text, false), BAD);
+            assert_eq!(check_key(b"k", &[b'n'; 249], text, false), Ok(()));
+            assert_eq!(check_key(b"k", &[b'n'; 250], text, false), BAD);
+        }
+        // An empty key stays BAD_KEY_PROVIDED even when the namespace is not empty.
+        assert_eq!(check_key(b"", b"pfx:", true, false), BAD);
+    }
+
+    #[test]
+    fn key_bytes_by_mode() {
+        // (key, text with VERIFY_KEY, text without it, binary)
+        let table: [(&[u8], bool, bool, bool); 14] = [
+            (b"plain", true, true, true),
+            (b"a:b/c~!", true, true, true),
+            (b"has space", false, false, true),
+            (b"cr\rcr", false, false, true),
+            (b"lf\nlf", false, false, true),
+            (b"crlf\r\nget x", false, false, true),
+            (b"nul\0nul", false, false, true),
+            (b"tab\t", false, false, true),
+            (b"esc\x1b", false, false, true),
+            (b"\x1f", false, false, true),
+            (b"del\x7f", false, false, true),
+            (b"high\x80", false, true, true),
+            (b"latin\xe9", false, true, true),
+            (b"\xff", false, true, true),
+        ];
+        for (key, verified, text, binary) in table {
+            assert_eq!(check_key(key, b"", true, true).is_ok(), verified, "{key:?}");
+            assert_eq!(check_key(key, b"", true, false).is_ok(), text, "{key:?}");
+            assert_eq!(check_key(key, b"", false, false).is_ok(), binary, "{key:?}");
+            // VERIFY_KEY has no effect in the binary protocol.
+            assert_eq!(check_key(key, b"", false, true).is_ok(), binary, "{key:?}");
+        }
+    }
+
+    #[test]
+    fn key_rejects_bad_namespace_in_text() {
+        assert_eq!(check_key(b"key", b"a b", true, false), BAD);
+        assert_eq!(check_key(b"key", b"a\r\n", true, false), BAD);
+        assert_eq!(check_key(b"key", b"\xe9", true, true), BAD);
+        assert_eq!(check_key(b"key", b"\xe9", true, false), Ok(()));
+        assert_eq!(check_key(b"key", b"a b", false, false), Ok(()));
+    }
+
+    #[test]
+    fn namespace_checks() {
+        assert_eq!(
+            code(check_namespace(b"", false)),
+            MEMCACHED_INVALID_ARGUMENTS
+        );
+        assert_eq!(
+            code(check_namespace(b"", true)),
+            MEMCACHED_INVALID_ARGUMENTS
+        );
+        assert_eq!(check_namespace(b"pfx:", false), Ok(()));
+        assert_eq!(check_namespace(&[b'n'; 127], false), Ok(()));
+        assert_eq!(
+            code(check_namespace(&[b'n'; 128], false)),
+            MEMCACHED_KEY_TOO_BIG
+        );
+        assert_eq!(
+            code(check_namespace(&[b'n'; 128], true)),
+            MEMCACHED_KEY_TOO_BIG
+        );
+        assert_eq!(
+            code(check_namespace(&[b'n'; 250], true)),
+            MEMCACHED_KEY_TOO_BIG
+        );
+        assert_eq!(check_namespace(&[b'n'; 251], true), BAD);
+    }
+
+    #[test]
+    fn namespace_bytes_by_protocol() {
+        for bad in [&b"bad key"[..], b"a\r\nb", b"\0", b"\x7f", b"\x80"] {
+            assert_eq!(check_namespace(bad, false), BAD, "{bad:?}");
+            assert_eq!(check_namespace(bad, true), Ok(()), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn stat_args_checks() {
+        assert_eq!(check_stat_args(b"", true, false), BAD);
+        assert_eq!(check_stat_args(b"", false, false), BAD);
+        assert_eq!(check_stat_args(b"slabs", true, true), Ok(()));
+        assert_eq!(check_stat_args(b"cachedump 1 10", true, false), Ok(()));
+        assert_eq!(check_stat_args(b"cachedump 1 10", true, true), BAD);
+        assert_eq!(check_stat_args(b"cachedump 1 10", false, false), Ok(()));
+        assert_eq!(check_stat_args(b"items\r\nflush_all", true, false), BAD);
+        assert_eq!(check_stat_args(b"items\0", true, false), BAD);
+        assert_eq!(check_stat_args(b"items\r\n", false, false), Ok(()));
+        assert_eq!(check_stat_args(&[b's'; 250], true, true), Ok(()));
+        assert_eq!(check_stat_args(&[b's'; 251], true, true), BAD);
+        assert_eq!(check_stat_args(&[b's'; 251], false, false), BAD);
+    }
+}
