@@ -251,6 +251,7 @@ fn text_verb(verb: Verb) -> StorageVerb {
 }
 
 /// Builds a storage request in `h.scratch`.
+#[allow(clippy::too_many_arguments)]
 fn encode_storage(
     h: &mut Handle,
     verb: Verb,
@@ -261,8 +262,7 @@ fn encode_storage(
     cas: u64,
     quiet: bool,
 ) -> Result<(), Error> {
-    let namespace = h.namespace.clone();
-    let ns = namespace.as_ref().map(|n| n.as_bytes()).unwrap_or(&[]);
+    let ns = h.namespace.as_ref().map_or(&[][..], |n| n.as_bytes());
     h.scratch.clear();
     if h.behaviors.binary {
         let extras = binary::storage_extras(flags, expiration as u32);
@@ -290,6 +290,7 @@ fn storage_reply_binary(reply: &Response<'_>) -> Result<Step<memcached_return_t>
 }
 
 /// memcached_set / add / replace / append / prepend / cas and their _by_key forms.
+#[allow(clippy::too_many_arguments)]
 pub fn store(
     h: &mut Handle,
     verb: Verb,
@@ -411,8 +412,7 @@ fn copy_value(memory: &Memory, data: &[u8]) -> Result<*mut c_char, Error> {
 
 fn get_on(h: &mut Handle, index: usize, key: &[u8]) -> Result<(memcached_return_t, Option<Found>), Error> {
     let memory = crate::ffi::memory_of_handle(h);
-    let namespace = h.namespace.clone();
-    let ns = namespace.as_ref().map(|n| n.as_bytes()).unwrap_or(&[]);
+    let ns = h.namespace.as_ref().map_or(&[][..], |n| n.as_bytes());
     h.scratch.clear();
     let mut found: Option<Found> = None;
     let code = if h.behaviors.binary {
@@ -519,8 +519,7 @@ fn arithmetic_on(
     initial: Option<(u64, i64)>,
     value: &mut u64,
 ) -> Result<memcached_return_t, Error> {
-    let namespace = h.namespace.clone();
-    let ns = namespace.as_ref().map(|n| n.as_bytes()).unwrap_or(&[]);
+    let ns = h.namespace.as_ref().map_or(&[][..], |n| n.as_bytes());
     let quiet = h.behaviors.noreply;
     h.scratch.clear();
     if h.behaviors.binary {
@@ -610,8 +609,7 @@ pub fn delete(h: &mut Handle, group: Option<&[u8]>, key: &[u8], expiration: i64)
 }
 
 fn delete_on(h: &mut Handle, index: usize, key: &[u8], quiet: bool) -> Result<memcached_return_t, Error> {
-    let namespace = h.namespace.clone();
-    let ns = namespace.as_ref().map(|n| n.as_bytes()).unwrap_or(&[]);
+    let ns = h.namespace.as_ref().map_or(&[][..], |n| n.as_bytes());
     h.scratch.clear();
     if h.behaviors.binary {
         let op = if quiet { opcode::DELETEQ } else { opcode::DELETE };
@@ -651,8 +649,7 @@ pub fn touch(h: &mut Handle, group: Option<&[u8]>, key: &[u8], expiration: i64) 
         return h.fail(error, None);
     }
     let index = h.pick_server(group.unwrap_or(key));
-    let namespace = h.namespace.clone();
-    let ns = namespace.as_ref().map(|n| n.as_bytes()).unwrap_or(&[]);
+    let ns = h.namespace.as_ref().map_or(&[][..], |n| n.as_bytes());
     h.scratch.clear();
     if h.behaviors.binary {
         let extras = binary::touch_extras(expiration as u32);
@@ -758,8 +755,7 @@ pub fn mget(h: &mut Handle, group: Option<&[u8]>, keys: &[&[u8]]) -> memcached_r
 
 fn send_mget(h: &mut Handle, index: usize, keys: &[&[u8]]) -> Result<(), Error> {
     h.connection(index)?;
-    let namespace = h.namespace.clone();
-    let ns = namespace.as_ref().map(|n| n.as_bytes()).unwrap_or(&[]);
+    let ns = h.namespace.as_ref().map_or(&[][..], |n| n.as_bytes());
     let mut request = std::mem::take(&mut h.scratch);
     request.clear();
     let server = &mut h.servers[index];
@@ -918,7 +914,7 @@ fn fetch_binary_reply(
     r: &mut memcached_result_st,
 ) -> Result<Step<bool>, Error> {
     match reply.opcode {
-        opcode::NOOP if end_opaque.is_none_or(|o| o == reply.opaque) => Ok(Step::Done(false)),
+        opcode::NOOP if end_opaque.map_or(true, |o| o == reply.opaque) => Ok(Step::Done(false)),
         opcode::GETKQ | opcode::GETK if reply.status == 0 => {
             if reply.key.len() <= ns_len && ns_len > 0 {
                 return Err(Error::new(MEMCACHED_UNKNOWN_READ_FAILURE, "server returned a key shorter than the namespace"));

@@ -42,7 +42,9 @@ pub fn new_result(root: *mut memcached_st, allocated: bool) -> Box<memcached_res
 
 /// The allocators of the result's handle (the C library's when it has none).
 pub fn memory_of(r: &memcached_result_st) -> Memory {
-    crate::ffi::memory_of_root(r.root)
+    // SAFETY: `root` is NULL or the handle the result was created for; a result must not
+    // outlive its handle (the same rule as in libmemcached).
+    unsafe { crate::ffi::memory_of_root(r.root) }
 }
 
 pub fn value_len(r: &memcached_result_st) -> usize {

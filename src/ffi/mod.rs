@@ -133,8 +133,11 @@ pub fn detach(st: &mut memcached_st) -> Option<Box<Handle>> {
 }
 
 /// The allocators of the handle behind `root` (the C library's for NULL).
-pub fn memory_of_root(root: *const memcached_st) -> Memory {
-    // SAFETY: `root` is NULL or a handle pointer the library stored in a struct it owns.
+///
+/// # Safety
+/// `root` is NULL or points to a live `memcached_st`.
+pub unsafe fn memory_of_root(root: *const memcached_st) -> Memory {
+    // SAFETY: caller contract.
     match unsafe { handle_of(root) } {
         Some(h) => memory_of_handle(h),
         None => Memory::libc(),

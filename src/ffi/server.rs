@@ -571,23 +571,10 @@ pub unsafe extern "C" fn memcached_server_response_count(server: *const memcache
 #[no_mangle]
 pub unsafe extern "C" fn memcached_instance_next_retry(server: *const memcached_instance_st, absolute_time: libc::time_t) {
     boundary(|| {
-        if let Some(s) = (server as *mut memcached_instance_st).as_mut_ptr_checked() {
-            // SAFETY: caller contract: the instance is live and not borrowed elsewhere.
-            unsafe { (*s).next_retry = absolute_time };
+        if !server.is_null() {
+            // SAFETY: caller contract: the instance is live and not borrowed elsewhere; the
+            // library hands out const pointers to instances it owns mutably.
+            unsafe { (*(server as *mut memcached_instance_st)).next_retry = absolute_time };
         }
     })
-}
-
-trait NonNull {
-    fn as_mut_ptr_checked(self) -> Option<*mut memcached_instance_st>;
-}
-
-impl NonNull for *mut memcached_instance_st {
-    fn as_mut_ptr_checked(self) -> Option<*mut memcached_instance_st> {
-        if self.is_null() {
-            None
-        } else {
-            Some(self)
-        }
-    }
 }

@@ -99,8 +99,9 @@ pub unsafe extern "C" fn memcached_stat_free(ptr: *const memcached_st, memc_stat
         if memc_stat.is_null() {
             return;
         }
-        // SAFETY: caller contract: element 0 exists; its root names the allocating handle.
-        let memory = memory_of_root(unsafe { (*memc_stat).root });
+        // SAFETY: caller contract: element 0 exists; its root names the allocating handle,
+        // which must still be alive (as with libmemcached).
+        let memory = unsafe { memory_of_root((*memc_stat).root) };
         // SAFETY: allocated by this memory in memcached_stat.
         unsafe { memory.free(memc_stat as *mut c_void) };
     })
@@ -206,12 +207,13 @@ pub unsafe extern "C" fn memcached_stat_servername(
             // SAFETY: `mc` is valid; args is forwarded under the caller contract.
             let stats = unsafe { memcached_stat(mc, args, &mut rc) };
             if !stats.is_null() {
-                if let Some(out) = memc_stat.as_mut_ptr_checked() {
-                    // SAFETY: `out` is writable (caller contract); stats has one element.
+                if !memc_stat.is_null() {
+                    // SAFETY: `memc_stat` is writable (caller contract); `stats` has one
+                    // element, copied bit for bit (plain C data).
                     unsafe {
                         let mut copy = std::ptr::read(stats);
                         copy.root = std::ptr::null_mut();
-                        out.write(copy);
+                        memc_stat.write(copy);
                     }
                 }
                 // SAFETY: array from memcached_stat above.
@@ -222,16 +224,6 @@ pub unsafe extern "C" fn memcached_stat_servername(
         unsafe { super::memcached::memcached_free(mc) };
         rc
     })
-}
-
-trait CheckedPtr {
-    fn as_mut_ptr_checked(self) -> Option<*mut memcached_stat_st>;
-}
-
-impl CheckedPtr for *mut memcached_stat_st {
-    fn as_mut_ptr_checked(self) -> Option<*mut memcached_stat_st> {
-        (!self.is_null()).then_some(self)
-    }
 }
 
 /// Calls `func` for every statistic line of every server.
