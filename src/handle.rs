@@ -464,6 +464,8 @@ impl Handle {
         match result {
             Ok(conn) => {
                 let server = &mut self.servers[index];
+                server.layout.fd = conn.fd();
+                server.layout.state = memcached_server_state_t::MEMCACHED_SERVER_STATE_CONNECTED as u32;
                 server.conn = Some(conn);
                 server.state = ServerState::Connected;
                 server.failure_count = 0;

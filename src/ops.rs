@@ -974,10 +974,8 @@ fn store_version(h: &mut Handle, index: usize, version: &[u8]) {
         let digits: Vec<u8> = part.iter().copied().take_while(u8::is_ascii_digit).collect();
         std::str::from_utf8(&digits).ok().and_then(|d| d.parse::<u8>().ok()).unwrap_or(0)
     });
-    let server = &mut h.servers[index];
-    server.major_version = parts.next().unwrap_or(0);
-    server.minor_version = parts.next().unwrap_or(0);
-    server.micro_version = parts.next().unwrap_or(0);
+    let (major, minor, micro) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    h.servers[index].set_version(major, minor, micro);
 }
 
 /// memcached_version: asks every server whose version is unknown.

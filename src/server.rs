@@ -16,8 +16,68 @@ pub enum ServerState {
     InTimeout,
 }
 
+/// The first bytes of a server instance, at the offsets libmemcached 1.1.4 uses on x86_64.
+///
+/// `memcached_instance_st` is opaque in the public headers, but programs built from
+/// libmemcached's own source tree (Debian's libmemcached-tools, for example `memcping`) read
+/// `port` and `hostname` straight from the struct. The offsets were measured on Debian's
+/// libmemcached.so.11 (1.1.4-1): port 16, weight 64, version bytes 104-106, type 108,
+/// hostname 16576, size 17608.
+#[repr(C)]
+pub struct InstanceLayout {
+    options: [u8; 16],
+    pub port: u16,
+    padding_18: u16,
+    pub fd: i32,
+    padding_24: [u8; 40],
+    pub weight: u32,
+    padding_68: u32,
+    pub state: u32,
+    padding_76: [u8; 28],
+    pub major_version: u8,
+    pub micro_version: u8,
+    pub minor_version: u8,
+    padding_107: u8,
+    pub kind: u32,
+    padding_112: [u8; 48],
+    pub root: *mut crate::ffi::types::memcached_st,
+    padding_168: [u8; 16576 - 168],
+    pub hostname: [libc::c_char; 1025],
+    padding_17601: [u8; 7],
+}
+
+const _: () = assert!(std::mem::size_of::<InstanceLayout>() == 17608);
+const _: () = assert!(std::mem::offset_of!(InstanceLayout, port) == 16);
+const _: () = assert!(std::mem::offset_of!(InstanceLayout, weight) == 64);
+const _: () = assert!(std::mem::offset_of!(InstanceLayout, major_version) == 104);
+const _: () = assert!(std::mem::offset_of!(InstanceLayout, kind) == 108);
+const _: () = assert!(std::mem::offset_of!(InstanceLayout, root) == 160);
+const _: () = assert!(std::mem::offset_of!(InstanceLayout, hostname) == 16576);
+
+impl InstanceLayout {
+    fn new(hostname: &[u8], port: u16, weight: u32, kind: memcached_connection_t) -> InstanceLayout {
+        // SAFETY: InstanceLayout holds only integers, a raw pointer and byte arrays, for which
+        // all-zero bytes are valid.
+        let mut layout: InstanceLayout = unsafe { std::mem::zeroed() };
+        layout.port = port;
+        layout.fd = -1;
+        layout.weight = weight;
+        layout.kind = kind as u32;
+        layout.major_version = u8::MAX;
+        layout.micro_version = u8::MAX;
+        layout.minor_version = u8::MAX;
+        for (dst, &src) in layout.hostname.iter_mut().zip(hostname.iter().take(HOSTNAME_CAPACITY - 1)) {
+            *dst = src as libc::c_char;
+        }
+        layout
+    }
+}
+
 /// A server of a handle. C callers only ever see pointers to it.
+#[repr(C)]
 pub struct memcached_instance_st {
+    /// Must stay the first field: see InstanceLayout.
+    pub layout: InstanceLayout,
     /// The host name exactly as given (brackets of IPv6 literals kept), or a socket path.
     pub hostname: CString,
     pub port: u16,
@@ -49,6 +109,7 @@ impl memcached_instance_st {
     pub fn new(hostname: &[u8], port: u16, weight: u32, kind: memcached_connection_t) -> memcached_instance_st {
         let bytes: Vec<u8> = hostname.iter().copied().take_while(|&b| b != 0).collect();
         memcached_instance_st {
+            layout: InstanceLayout::new(&bytes, port, weight, kind),
             hostname: CString::new(bytes).expect("NUL bytes were removed"),
             port,
             weight,
@@ -96,9 +157,19 @@ impl memcached_instance_st {
         if self.state == ServerState::Connected {
             self.state = ServerState::New;
         }
-        self.major_version = u8::MAX;
-        self.minor_version = u8::MAX;
-        self.micro_version = u8::MAX;
+        self.set_version(u8::MAX, u8::MAX, u8::MAX);
+        self.layout.state = crate::ffi::types::memcached_server_state_t::MEMCACHED_SERVER_STATE_NEW as u32;
+        self.layout.fd = -1;
+    }
+
+    /// Stores the version learnt from a version reply (255 each when unknown).
+    pub fn set_version(&mut self, major: u8, minor: u8, micro: u8) {
+        self.major_version = major;
+        self.minor_version = minor;
+        self.micro_version = micro;
+        self.layout.major_version = major;
+        self.layout.minor_version = minor;
+        self.layout.micro_version = micro;
     }
 
     /// Records `code`/`text` as this server's last error.

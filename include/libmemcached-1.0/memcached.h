@@ -13,6 +13,9 @@
 #include <netinet/in.h>
 #include <netdb.h>
 #include <time.h>
+/* Opaque: a server of a handle. */
+typedef struct memcached_instance_st memcached_instance_st;
+
 #define LIBMEMCACHED_VERSION_STRING "1.1.4"
 #define LIBHASHKIT_VERSION_STRING "1.1.0"
 #define MEMCACHED_DEFAULT_PORT_STRING "11211"
@@ -277,9 +280,6 @@ typedef enum hashkit_distribution_t {
   HASHKIT_DISTRIBUTION_MAX = 3,
 } hashkit_distribution_t;
 
-// A server of a handle. C callers only ever see pointers to it.
-typedef struct memcached_instance_st memcached_instance_st;
-
 // `memcached_st` (696 bytes, the size of libmemcached 1.1.4's handle).
 //
 // Callers may place it in their own storage and pass that to `memcached_create`. The bytes
@@ -366,7 +366,7 @@ typedef struct memcached_server_st *memcached_server_list_st;
 
 // `memcached_server_fn`: called for each server by `memcached_server_cursor`.
 typedef memcached_return_t (*memcached_server_fn)(const struct memcached_st *ptr,
-                                                  const struct memcached_instance_st *server,
+                                                  const memcached_instance_st *server,
                                                   void *context);
 
 // `memcached_stat_st` (224 bytes): the general statistics of one server.
@@ -400,7 +400,7 @@ typedef struct memcached_stat_st {
 } memcached_stat_st;
 
 // `memcached_stat_fn`: called for each statistic by `memcached_stat_execute`.
-typedef memcached_return_t (*memcached_stat_fn)(const struct memcached_instance_st *server,
+typedef memcached_return_t (*memcached_stat_fn)(const memcached_instance_st *server,
                                                 const char *key,
                                                 size_t key_length,
                                                 const char *value,
@@ -464,7 +464,7 @@ typedef struct hashkit_st {
   void *_key;
 } hashkit_st;
 
-typedef struct memcached_instance_st *memcached_server_instance_st;
+typedef memcached_instance_st *memcached_server_instance_st;
 
 // Deprecated spellings kept by libmemcached 1.1 (`deprecated_types.h`).
 typedef enum memcached_return_t memcached_return;
@@ -807,14 +807,14 @@ void memcached_error_print(const struct memcached_st *ptr);
 //
 // # Safety
 // `server` is NULL or an instance pointer from a live handle.
-const char *memcached_server_error(const struct memcached_instance_st *server);
+const char *memcached_server_error(const memcached_instance_st *server);
 
 // Returns the last error code recorded on a server: SUCCESS if none, INVALID_ARGUMENTS for
 // NULL.
 //
 // # Safety
 // `server` is NULL or an instance pointer from a live handle.
-enum memcached_return_t memcached_server_error_return(const struct memcached_instance_st *server);
+enum memcached_return_t memcached_server_error_return(const memcached_instance_st *server);
 
 // Requests several keys at once; read the results with `memcached_fetch_result`.
 // Returns SUCCESS, SOME_ERRORS (some servers failed), a connection error (all failed),
@@ -1250,8 +1250,8 @@ uint32_t memcached_server_count(const struct memcached_st *ptr);
 //
 // # Safety
 // `ptr` is NULL or a valid handle.
-const struct memcached_instance_st *memcached_server_instance_by_position(const struct memcached_st *ptr,
-                                                                          uint32_t server_key);
+const memcached_instance_st *memcached_server_instance_by_position(const struct memcached_st *ptr,
+                                                                   uint32_t server_key);
 
 // Returns the server a key maps to, or NULL with `*error` set (NO_SERVERS, BAD_KEY_PROVIDED,
 // INVALID_ARGUMENTS). On success `*error` is left as it was, as libmemcached does.
@@ -1259,10 +1259,10 @@ const struct memcached_instance_st *memcached_server_instance_by_position(const 
 // # Safety
 // `ptr` is NULL or a valid handle; `key` is valid for `key_length` bytes; `error` is NULL or
 // writable.
-const struct memcached_instance_st *memcached_server_by_key(struct memcached_st *ptr,
-                                                            const char *key,
-                                                            size_t key_length,
-                                                            enum memcached_return_t *error);
+const memcached_instance_st *memcached_server_by_key(struct memcached_st *ptr,
+                                                     const char *key,
+                                                     size_t key_length,
+                                                     enum memcached_return_t *error);
 
 // Calls each of `number_of_callbacks` functions for every server, in array order.
 // Returns SUCCESS, SOME_ERRORS when a callback failed, NO_SERVERS, or INVALID_ARGUMENTS.
@@ -1279,62 +1279,61 @@ enum memcached_return_t memcached_server_cursor(const struct memcached_st *ptr,
 //
 // # Safety
 // `ptr` is NULL or a valid handle.
-const struct memcached_instance_st *memcached_server_get_last_disconnect(const struct memcached_st *ptr);
+const memcached_instance_st *memcached_server_get_last_disconnect(const struct memcached_st *ptr);
 
 // Returns the host name or socket path (NULL for NULL). Ownership: the handle's.
 //
 // # Safety
 // `server` is NULL or an instance pointer from a live handle.
-const char *memcached_server_name(const struct memcached_instance_st *server);
+const char *memcached_server_name(const memcached_instance_st *server);
 
 // Returns the port (0 for NULL).
 //
 // # Safety
 // `server` is NULL or an instance pointer from a live handle.
-in_port_t memcached_server_port(const struct memcached_instance_st *server);
+in_port_t memcached_server_port(const memcached_instance_st *server);
 
 // Returns the local port of the open TCP connection (0 if none or a Unix socket).
 //
 // # Safety
 // `server` is NULL or an instance pointer from a live handle.
-in_port_t memcached_server_srcport(const struct memcached_instance_st *server);
+in_port_t memcached_server_srcport(const memcached_instance_st *server);
 
 // Returns "TCP", "UDP", "SOCKET", or "UNKNOWN" for NULL. Static string.
 //
 // # Safety
 // `server` is NULL or an instance pointer from a live handle.
-const char *memcached_server_type(const struct memcached_instance_st *server);
+const char *memcached_server_type(const memcached_instance_st *server);
 
 // Returns the server's major version from its last version reply (255 when unknown or NULL).
 //
 // # Safety
 // `server` is NULL or an instance pointer from a live handle.
-uint8_t memcached_server_major_version(const struct memcached_instance_st *server);
+uint8_t memcached_server_major_version(const memcached_instance_st *server);
 
 // Returns the server's minor version (255 when unknown or NULL).
 //
 // # Safety
 // `server` is NULL or an instance pointer from a live handle.
-uint8_t memcached_server_minor_version(const struct memcached_instance_st *server);
+uint8_t memcached_server_minor_version(const memcached_instance_st *server);
 
 // Returns the server's micro version (255 when unknown or NULL).
 //
 // # Safety
 // `server` is NULL or an instance pointer from a live handle.
-uint8_t memcached_server_micro_version(const struct memcached_instance_st *server);
+uint8_t memcached_server_micro_version(const memcached_instance_st *server);
 
 // Returns how many replies the server still owes to the current mget (0 or 1 batches).
 //
 // # Safety
 // `server` is NULL or an instance pointer from a live handle.
-uint32_t memcached_server_response_count(const struct memcached_instance_st *server);
+uint32_t memcached_server_response_count(const memcached_instance_st *server);
 
 // Overwrites the server's retry time (seconds since the epoch).
 //
 // # Safety
 // `server` is NULL or an instance pointer from a live handle that is not in use elsewhere.
-void memcached_instance_next_retry(const struct memcached_instance_st *server,
-                                   time_t absolute_time);
+void memcached_instance_next_retry(const memcached_instance_st *server, time_t absolute_time);
 
 // Fetches the general statistics (or the group named by `args`) of every server.
 //
