@@ -125,6 +125,8 @@ pub struct Conn {
     pub opaque: u32,
     /// Bytes received over the life of the connection.
     pub received: u64,
+    /// The server's item size limit, once asked for (see ops::server_item_size_max).
+    pub item_size_max: Option<u64>,
 }
 
 /// An idle connection is checked for a pending close after this long without use.
@@ -311,6 +313,7 @@ impl Conn {
             reused: false,
             opaque: 0,
             received: 0,
+            item_size_max: None,
         };
         conn.set_socket_timeout(poll_timeout_ms);
         Ok(conn)

@@ -115,8 +115,6 @@ impl Default for Allocators {
 pub struct FetchState {
     /// Servers that still owe replies, in the order they are drained.
     pub pending: Vec<usize>,
-    /// Whether any item was delivered since the last mget (END versus NOTFOUND at the end).
-    pub delivered: bool,
     /// Binary protocol: the opaque of the NOOP that ends each server's batch.
     pub end_opaque: Vec<u32>,
     /// A connection failure seen while fetching, reported at the end of the stream.
@@ -230,6 +228,11 @@ impl Handle {
         self.sort_servers();
         let auto_eject = self.behaviors.auto_eject;
         let now = now_seconds();
+        // An ejected server whose time is up comes back, and its next request tries a connect.
+        for server in self.servers.iter_mut().filter(|s| s.ejected && s.next_retry <= now) {
+            server.ejected = false;
+            server.state = ServerState::New;
+        }
         self.next_rebuild = if auto_eject {
             self.servers.iter().filter(|s| s.next_retry > now).map(|s| s.next_retry).min()
         } else {
@@ -393,6 +396,7 @@ impl Handle {
                 server.next_retry = now + wait as i64;
                 server.failure_count = limit.saturating_sub(1);
                 server.state = ServerState::InTimeout;
+                server.ejected = true;
                 self.record_disconnect(index);
                 self.rebuild();
                 return Err(Error::new(MEMCACHED_SERVER_MARKED_DEAD, "server reached its failure limit"));

@@ -172,10 +172,20 @@ fn send_only(h: &mut Handle, index: usize, value: &[u8], trailer: &[u8]) -> Resu
 /// Common start of a keyed operation: new query, servers present, key valid.
 fn prologue(h: &mut Handle, key: &[u8]) -> Result<(), Error> {
     h.begin();
+    check_servers(h)?;
+    check_key(h, key)
+}
+
+/// Fails when there is no server, or when USE_UDP asks for the UDP transport, which this
+/// library does not implement.
+pub fn check_servers(h: &Handle) -> Result<(), Error> {
     if h.servers.is_empty() {
         return Err(Error::new(MEMCACHED_NO_SERVERS, "no servers defined"));
     }
-    check_key(h, key)
+    if h.behaviors.use_udp {
+        return Err(Error::new(MEMCACHED_NOT_SUPPORTED, "the UDP transport (MEMCACHED_BEHAVIOR_USE_UDP) is not implemented"));
+    }
+    Ok(())
 }
 
 fn check_key(h: &Handle, key: &[u8]) -> Result<(), Error> {
@@ -332,6 +342,15 @@ fn store_on(
     quiet: bool,
     buffered: bool,
 ) -> Result<memcached_return_t, Error> {
+    if value.len() > DEFAULT_ITEM_SIZE_MAX {
+        let limit = server_item_size_max(h, index)?;
+        if value.len() as u64 > limit {
+            return Err(Error::new(
+                MEMCACHED_E2BIG,
+                format!("the value is {} bytes long; the server stores at most {limit} (memcached -I)", value.len()),
+            ));
+        }
+    }
     encode_storage(h, verb, key, value.len(), expiration, flags, cas, quiet)?;
     let trailer: &[u8] = if h.behaviors.binary { b"" } else { b"\r\n" };
     if buffered {
@@ -353,6 +372,30 @@ fn store_on(
     } else {
         exchange(h, index, value, trailer, |conn, deadline, _| read_text(conn, deadline, storage_reply_text))
     }
+}
+
+/// memcached's default item size limit (`-I 1m`). Larger values are checked against the
+/// server's own limit before their bytes are read from the caller.
+const DEFAULT_ITEM_SIZE_MAX: usize = 1 << 20;
+
+/// The server's `item_size_max` from `stats settings`, asked once per connection.
+fn server_item_size_max(h: &mut Handle, index: usize) -> Result<u64, Error> {
+    h.connection(index)?;
+    if let Some(limit) = h.servers[index].conn.as_ref().and_then(|c| c.item_size_max) {
+        return Ok(limit);
+    }
+    let mut limit = None;
+    let code = stat_each_on(h, index, Some(b"settings"), |_, name, value| {
+        if name == b"item_size_max" {
+            limit = std::str::from_utf8(value).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        }
+    })?;
+    // A server that does not report its limit gets the default one.
+    let limit = if code == MEMCACHED_SUCCESS { limit.unwrap_or(DEFAULT_ITEM_SIZE_MAX as u64) } else { DEFAULT_ITEM_SIZE_MAX as u64 };
+    if let Some(conn) = h.servers[index].conn.as_mut() {
+        conn.item_size_max = Some(limit);
+    }
+    Ok(limit)
 }
 
 /// Indexes of the replicas of the key stored on `primary`: the next servers in array order.
@@ -488,6 +531,9 @@ pub fn get(h: &mut Handle, group: Option<&[u8]>, key: &[u8]) -> (memcached_retur
 
 /// memcached_increment / decrement and the _with_initial and _by_key forms. `initial` is
 /// (initial value, expiration) for the _with_initial forms (binary protocol only).
+///
+/// Returns the code and the value to store in the caller's `*value`: None (leave it as it
+/// was) when the key was rejected before anything was sent, as libmemcached does.
 pub fn arithmetic(
     h: &mut Handle,
     group: Option<&[u8]>,
@@ -495,19 +541,19 @@ pub fn arithmetic(
     increment: bool,
     delta: u64,
     initial: Option<(u64, i64)>,
-) -> (memcached_return_t, u64) {
+) -> (memcached_return_t, Option<u64>) {
     if let Err(error) = prologue(h, key) {
-        return (h.fail(error, None), u64::MAX);
+        return (h.fail(error, None), None);
     }
     if initial.is_some() && !h.behaviors.binary {
         let error = Error::new(MEMCACHED_INVALID_ARGUMENTS, "increment/decrement with an initial value needs the binary protocol");
-        return (h.fail(error, None), u64::MAX);
+        return (h.fail(error, None), Some(u64::MAX));
     }
     let index = h.pick_server(group.unwrap_or(key));
     let mut value = u64::MAX;
     let outcome = arithmetic_on(h, index, key, increment, delta, initial, &mut value);
     let code = finish(h, outcome, Some(index));
-    (code, if code == MEMCACHED_SUCCESS { value } else { u64::MAX })
+    (code, Some(if code == MEMCACHED_SUCCESS { value } else { u64::MAX }))
 }
 
 fn arithmetic_on(
@@ -696,8 +742,8 @@ const TEXT_KEYS_PER_GET: usize = 100;
 /// memcached_mget / memcached_mget_by_key: sends the requests; results come from fetch.
 pub fn mget(h: &mut Handle, group: Option<&[u8]>, keys: &[&[u8]]) -> memcached_return_t {
     h.begin();
-    if h.servers.is_empty() {
-        return h.fail(Error::new(MEMCACHED_NO_SERVERS, "no servers defined"), None);
+    if let Err(error) = check_servers(h) {
+        return h.fail(error, None);
     }
     if keys.is_empty() {
         return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "no keys given"), None);
@@ -709,6 +755,7 @@ pub fn mget(h: &mut Handle, group: Option<&[u8]>, keys: &[&[u8]]) -> memcached_r
     }
     drain_pending_fetch(h);
     h.fetch = Default::default();
+    h.result.count = 0;
 
     let count = h.servers.len();
     let mut by_server: Vec<Vec<&[u8]>> = vec![Vec::new(); count];
@@ -844,7 +891,7 @@ pub fn fetch_next(h: &mut Handle, r: &mut memcached_result_st) -> Result<bool, E
         server.fetch_terminators = terminators;
         match outcome {
             Ok(true) => {
-                h.fetch.delivered = true;
+                r.count += 1;
                 return Ok(true);
             }
             Ok(false) => {
@@ -928,12 +975,14 @@ fn fetch_binary_reply(
 }
 
 /// The code a fetch returns at the end of the stream.
-pub fn end_of_fetch(h: &mut Handle) -> memcached_return_t {
+/// END when `r` received items since its last end of stream, NOTFOUND otherwise (as
+/// libmemcached decides it per result object), or the failure seen during the fetch.
+pub fn end_of_fetch(h: &mut Handle, r: &mut memcached_result_st) -> memcached_return_t {
     if let Some(error) = h.fetch.failure.take() {
         return error.code;
     }
-    if h.fetch.delivered {
-        h.fetch.delivered = false;
+    if r.count > 0 {
+        r.count = 0;
         MEMCACHED_END
     } else {
         MEMCACHED_NOTFOUND
@@ -981,8 +1030,8 @@ fn store_version(h: &mut Handle, index: usize, version: &[u8]) {
 /// memcached_version: asks every server whose version is unknown.
 pub fn version(h: &mut Handle) -> memcached_return_t {
     h.begin();
-    if h.servers.is_empty() {
-        return h.fail(Error::new(MEMCACHED_NO_SERVERS, "no servers defined"), None);
+    if let Err(error) = check_servers(h) {
+        return h.fail(error, None);
     }
     let binary = h.behaviors.binary;
     each_server(h, |h, index| {
@@ -1021,8 +1070,8 @@ pub fn version(h: &mut Handle) -> memcached_return_t {
 /// memcached_flush: flush_all on every server.
 pub fn flush(h: &mut Handle, expiration: i64) -> memcached_return_t {
     h.begin();
-    if h.servers.is_empty() {
-        return h.fail(Error::new(MEMCACHED_NO_SERVERS, "no servers defined"), None);
+    if let Err(error) = check_servers(h) {
+        return h.fail(error, None);
     }
     let binary = h.behaviors.binary;
     let quiet = h.behaviors.noreply;
@@ -1079,48 +1128,79 @@ pub fn sasl_authenticate(h: &mut Handle, index: usize, user: &[u8], password: &[
 }
 
 /// Runs the stats request on every server, calling `on_stat(server index, name, value)` per
-/// line.
+/// line. Any failing server gives SOME_ERRORS (the array is still filled for the others),
+/// except that a text-protocol ERROR reply (an unknown statistics group) stops at once with
+/// INVALID_ARGUMENTS, as in libmemcached.
 pub fn stat_each(h: &mut Handle, args: Option<&[u8]>, mut on_stat: impl FnMut(usize, &[u8], &[u8])) -> memcached_return_t {
-    let binary = h.behaviors.binary;
-    each_server(h, |h, index| {
-        h.scratch.clear();
-        if binary {
-            binary::encode_request(&mut h.scratch, opcode::STAT, 0, 0, &[], &[], args.unwrap_or(&[]), 0)
-                .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
-            exchange(h, index, b"", b"", |conn, deadline, opaque| {
-                read_binary(conn, deadline, Some(opaque), |reply| {
-                    if reply.status != 0 {
-                        return Ok(Step::Done(binary::status_code(reply.status)));
-                    }
-                    if reply.key.is_empty() {
-                        return Ok(Step::Done(MEMCACHED_SUCCESS));
-                    }
-                    on_stat(index, reply.key, reply.value);
-                    Ok(Step::More)
-                })
-            })
-        } else {
-            text::encode_stats(&mut h.scratch, args);
-            exchange(h, index, b"", b"", |conn, deadline, _| {
-                read_text(conn, deadline, |reply| match reply {
-                    TextReply::Stat { name, value } => {
-                        on_stat(index, name, value);
-                        Ok(Step::More)
-                    }
-                    TextReply::End => Ok(Step::Done(MEMCACHED_SUCCESS)),
-                    TextReply::Error => Ok(Step::Done(MEMCACHED_INVALID_ARGUMENTS)),
-                    other => Ok(Step::Done(text::reply_code(&other))),
-                })
-            })
+    let mut failures = 0;
+    for index in 0..h.servers.len() {
+        match stat_each_on(h, index, args, &mut on_stat) {
+            Ok(MEMCACHED_SUCCESS) => {}
+            Ok(MEMCACHED_INVALID_ARGUMENTS) if !h.behaviors.binary => {
+                let error = Error::new(MEMCACHED_INVALID_ARGUMENTS, "the server does not know this statistics group");
+                return h.fail(error, Some(index));
+            }
+            Ok(code) => {
+                h.fail(Error::code(code), Some(index));
+                failures += 1;
+            }
+            Err(error) => {
+                h.fail(error, Some(index));
+                failures += 1;
+            }
         }
-    })
+    }
+    if failures == 0 {
+        MEMCACHED_SUCCESS
+    } else {
+        MEMCACHED_SOME_ERRORS
+    }
+}
+
+/// Runs the stats request on one server.
+fn stat_each_on(
+    h: &mut Handle,
+    index: usize,
+    args: Option<&[u8]>,
+    mut on_stat: impl FnMut(usize, &[u8], &[u8]),
+) -> Result<memcached_return_t, Error> {
+    h.scratch.clear();
+    if h.behaviors.binary {
+        binary::encode_request(&mut h.scratch, opcode::STAT, 0, 0, &[], &[], args.unwrap_or(&[]), 0)
+            .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
+        exchange(h, index, b"", b"", |conn, deadline, opaque| {
+            read_binary(conn, deadline, Some(opaque), |reply| {
+                if reply.status != 0 {
+                    return Ok(Step::Done(binary::status_code(reply.status)));
+                }
+                if reply.key.is_empty() {
+                    return Ok(Step::Done(MEMCACHED_SUCCESS));
+                }
+                on_stat(index, reply.key, reply.value);
+                Ok(Step::More)
+            })
+        })
+    } else {
+        text::encode_stats(&mut h.scratch, args);
+        exchange(h, index, b"", b"", |conn, deadline, _| {
+            read_text(conn, deadline, |reply| match reply {
+                TextReply::Stat { name, value } => {
+                    on_stat(index, name, value);
+                    Ok(Step::More)
+                }
+                TextReply::End => Ok(Step::Done(MEMCACHED_SUCCESS)),
+                TextReply::Error => Ok(Step::Done(MEMCACHED_INVALID_ARGUMENTS)),
+                other => Ok(Step::Done(text::reply_code(&other))),
+            })
+        })
+    }
 }
 
 /// memcached_verbosity: `verbosity <level>` in the text protocol on a separate, temporary
 /// connection to each server (so it works with binary-protocol handles too).
 pub fn verbosity(h: &mut Handle, level: u32) -> memcached_return_t {
-    if h.servers.is_empty() {
-        return h.fail(Error::new(MEMCACHED_NO_SERVERS, "no servers defined"), None);
+    if let Err(error) = check_servers(h) {
+        return h.fail(error, None);
     }
     let (connect_timeout, poll_timeout) = (h.behaviors.connect_timeout, h.behaviors.poll_timeout);
     each_server(h, |h, index| {

@@ -97,6 +97,8 @@ pub struct memcached_instance_st {
     pub micro_version: u8,
     /// The last error seen on this server, for `memcached_server_error`.
     pub error: Option<(memcached_return_t, CString)>,
+    /// Set while the server is left out of the continuum after reaching its failure limit.
+    pub ejected: bool,
     /// Replies this server still owes to mget requests.
     pub pending_fetch: bool,
     /// Terminators (END lines, or the NOOP) still expected for the current mget.
@@ -127,6 +129,7 @@ impl memcached_instance_st {
             micro_version: u8::MAX,
             error: None,
             pending_fetch: false,
+            ejected: false,
             fetch_terminators: 0,
             write_queue: Vec::new(),
         }
@@ -154,9 +157,8 @@ impl memcached_instance_st {
         }
         self.pending_fetch = false;
         self.write_queue.clear();
-        if self.state == ServerState::Connected {
-            self.state = ServerState::New;
-        }
+        // As in libmemcached, every close ends a retry window too.
+        self.state = ServerState::New;
         self.set_version(u8::MAX, u8::MAX, u8::MAX);
         self.layout.state = crate::ffi::types::memcached_server_state_t::MEMCACHED_SERVER_STATE_NEW as u32;
         self.layout.fd = -1;

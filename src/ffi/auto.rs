@@ -24,8 +24,6 @@ unsafe fn arithmetic(
     value: *mut u64,
 ) -> memcached_return_t {
     // SAFETY: caller contract.
-    unsafe { write_out(value, u64::MAX) };
-    // SAFETY: caller contract.
     let Some(h) = (unsafe { handle_of(ptr) }) else {
         return MEMCACHED_INVALID_ARGUMENTS;
     };
@@ -37,13 +35,15 @@ unsafe fn arithmetic(
     // SAFETY: caller contract.
     let group = unsafe { bytes(group_key, group_key_length) }.filter(|g| !g.is_empty());
     let (code, number) = crate::ops::arithmetic(h, group, key, increment, offset, initial);
-    // SAFETY: caller contract.
-    unsafe { write_out(value, number) };
+    if let Some(number) = number {
+        // SAFETY: caller contract.
+        unsafe { write_out(value, number) };
+    }
     code
 }
 
 /// Adds `offset` to a stored decimal number. `*value` (may be NULL) gets the new value, or
-/// UINT64_MAX on failure. Returns SUCCESS, NOTFOUND (the key is not created), CLIENT_ERROR
+/// UINT64_MAX on failure (a rejected key leaves it unchanged, as in libmemcached). Returns SUCCESS, NOTFOUND (the key is not created), CLIENT_ERROR
 /// (text) or UNKNOWN_READ_FAILURE (binary) for a non-numeric value, and the common errors.
 ///
 /// # Safety

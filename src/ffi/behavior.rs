@@ -125,11 +125,13 @@ pub fn set_behavior(h: &mut Handle, flag: memcached_behavior_raw, data: u64) -> 
             b.noreply = on;
         }
         MEMCACHED_BEHAVIOR_USE_UDP => {
+            // The flags change as in libmemcached; requests then fail with NOT_SUPPORTED,
+            // because this library has no UDP transport.
+            b.use_udp = on;
+            b.noreply = on;
             if on {
-                return h.fail(Error::new(MEMCACHED_NOT_SUPPORTED, "UDP is not supported"), None);
+                b.buffer_requests = false;
             }
-            b.use_udp = false;
-            b.noreply = false;
             h.reconnect_all();
         }
         MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS | MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS => b.auto_eject = on,
@@ -207,8 +209,7 @@ pub fn get_behavior(h: &mut Handle, flag: memcached_behavior_raw) -> u64 {
 /// Sets a behavior.
 ///
 /// Returns SUCCESS; INVALID_ARGUMENTS for a NULL handle, an unknown behavior number (where
-/// libmemcached aborts) or a refused value; DEPRECATED for CACHE_LOOKUPS, USER_DATA and CORK;
-/// NOT_SUPPORTED for turning on USE_UDP.
+/// libmemcached aborts) or a refused value; DEPRECATED for CACHE_LOOKUPS, USER_DATA and CORK.
 ///
 /// # Safety
 /// `ptr` is NULL or a valid handle.

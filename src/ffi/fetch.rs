@@ -89,15 +89,15 @@ pub unsafe extern "C" fn memcached_mget_by_key(
 fn next_into(h: &mut Handle, r: &mut memcached_result_st) -> Result<(), memcached_return_t> {
     match ops::fetch_next(h, r) {
         Ok(true) => Ok(()),
-        Ok(false) => Err(ops::end_of_fetch(h)),
+        Ok(false) => Err(ops::end_of_fetch(h, r)),
         Err(error) => Err(h.fail(error, None)),
     }
 }
 
 /// Returns the next fetched item into `result` (a new result object when NULL).
 ///
-/// Returns the result with `*error` SUCCESS; at the end NULL with END (items were delivered)
-/// or NOTFOUND, or with CONNECTION_FAILURE/TIMEOUT when a server failed during the fetch. At
+/// Returns the result with `*error` SUCCESS; at the end NULL with END (this result object
+/// received items) or NOTFOUND, or with CONNECTION_FAILURE/TIMEOUT when a server failed during the fetch. At
 /// the end a heap-allocated `result` passed in is freed, as libmemcached does; one in caller
 /// storage is emptied.
 ///

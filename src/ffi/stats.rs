@@ -48,8 +48,8 @@ pub unsafe extern "C" fn memcached_stat(
             return std::ptr::null_mut();
         };
         h.begin();
-        if h.servers.is_empty() {
-            let code = h.fail(Error::new(MEMCACHED_NO_SERVERS, "no servers defined"), None);
+        if let Err(failure) = crate::ops::check_servers(h) {
+            let code = h.fail(failure, None);
             // SAFETY: caller contract.
             unsafe { write_out(error, code) };
             return std::ptr::null_mut();
@@ -124,6 +124,10 @@ pub unsafe extern "C" fn memcached_stat_get_value(
         // SAFETY: caller contract.
         let (Some(st), Some(name)) = (unsafe { memc_stat.as_ref() }, unsafe { c_str(key) }) else {
             // SAFETY: caller contract.
+            if let Some(h) = unsafe { handle_of(ptr) } {
+                h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "the statistics array or the name is NULL"), None);
+            }
+            // SAFETY: caller contract.
             unsafe { write_out(error, MEMCACHED_INVALID_ARGUMENTS) };
             return std::ptr::null_mut();
         };
@@ -131,7 +135,8 @@ pub unsafe extern "C" fn memcached_stat_get_value(
         if !format_stat(st, name, &mut text) {
             // SAFETY: caller contract.
             if let Some(h) = unsafe { handle_of(ptr) } {
-                h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "unknown statistic name"), None);
+                let text = String::from_utf8_lossy(name);
+                h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, format!("unknown statistic name \"{text}\"")), None);
             }
             // SAFETY: caller contract.
             unsafe { write_out(error, MEMCACHED_INVALID_ARGUMENTS) };
@@ -250,8 +255,8 @@ pub unsafe extern "C" fn memcached_stat_execute(
         // SAFETY: caller contract.
         let args = unsafe { c_str(args) };
         h.begin();
-        if h.servers.is_empty() {
-            return h.fail(Error::new(MEMCACHED_NO_SERVERS, "no servers defined"), None);
+        if let Err(error) = crate::ops::check_servers(h) {
+            return h.fail(error, None);
         }
         let instances: Vec<*const memcached_instance_st> = h.servers.iter().map(|s| &**s as *const _).collect();
         let mut failed = false;
