@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and vector tests, header and export checks, ProFTPD's configure
-# checks, the C tests against this library and Debian's, the ProFTPD end-to-end suite, and a
+# checks, the libmemcachedutil smoke test, the C tests against this library and Debian's, the ProFTPD end-to-end suite, and a
 # short benchmark run. Installs what it needs first. Each suite starts and stops its own
 # servers on 127.0.0.1. Prints one PASS/FAIL line per suite and exits non-zero on any failure.
 set -uo pipefail
@@ -40,6 +40,7 @@ run_suite check-exports make check-exports LIBDIR="$prefix/lib"
 run_suite check-deps make check-deps LIBDIR="$prefix/lib"
 run_suite compile-headers make compile-headers
 run_suite configure-snippet configure-snippet/run.sh "$prefix"
+run_suite util-smoke scripts/util-smoke.sh "$prefix"
 run_suite c-tests c-tests/run.sh "$prefix"
 run_suite proftpd-e2e tests/e2e/run.sh --lib-dir "$prefix/lib"
 run_suite bench-smoke c-tests/bench/run.sh "$prefix" --short

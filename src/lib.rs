@@ -8,6 +8,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod alloc;
+pub mod config;
 pub mod conn;
 pub mod dist;
 pub mod error;

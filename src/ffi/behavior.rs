@@ -382,6 +382,11 @@ static HASH_NAMES: &[&str] = names_table!(
     "CUSTOM",
 );
 
+/// The name of a behavior number without the NUL ("?" when unknown).
+pub fn behavior_name(flag: memcached_behavior_raw) -> &'static str {
+    usize::try_from(flag).ok().and_then(|i| BEHAVIOR_NAMES.get(i)).map(|n| &n[..n.len() - 1]).unwrap_or("?")
+}
+
 fn table_entry(table: &'static [&'static str], index: i32, invalid: &'static str) -> *const c_char {
     let text = usize::try_from(index).ok().and_then(|i| table.get(i)).copied().unwrap_or(invalid);
     text.as_ptr() as *const c_char

@@ -11,6 +11,7 @@ pub mod fetch;
 pub mod get;
 pub mod hash;
 pub mod memcached;
+pub mod options;
 pub mod result;
 pub mod server;
 pub mod stats;

@@ -178,43 +178,6 @@ fn not_supported(h: Option<&mut crate::handle::Handle>, what: &str) -> memcached
     }
 }
 
-/// Not implemented: configuration strings. Returns NULL.
-///
-/// # Safety
-/// No pointer is dereferenced.
-#[no_mangle]
-pub unsafe extern "C" fn memcached(string: *const c_char, string_length: size_t) -> *mut memcached_st {
-    let _ = (string, string_length);
-    std::ptr::null_mut()
-}
-
-/// Not implemented: configuration strings. Returns NOT_SUPPORTED and says so in
-/// `error_buffer`.
-///
-/// # Safety
-/// `error_buffer` is NULL or writable for `error_buffer_size` bytes.
-#[no_mangle]
-pub unsafe extern "C" fn libmemcached_check_configuration(
-    option_string: *const c_char,
-    length: size_t,
-    error_buffer: *mut c_char,
-    error_buffer_size: size_t,
-) -> memcached_return_t {
-    boundary(|| {
-        let _ = (option_string, length);
-        if !error_buffer.is_null() && error_buffer_size > 0 {
-            let text = b"configuration strings are not implemented by libmemcached-rs";
-            let n = text.len().min(error_buffer_size - 1);
-            // SAFETY: caller contract: the buffer holds error_buffer_size >= n + 1 bytes.
-            unsafe {
-                std::ptr::copy_nonoverlapping(text.as_ptr(), error_buffer as *mut u8, n);
-                *error_buffer.add(n) = 0;
-            }
-        }
-        MEMCACHED_NOT_SUPPORTED
-    })
-}
-
 /// Not implemented: returns NULL with `*error` NOT_SUPPORTED.
 ///
 /// # Safety
