@@ -519,7 +519,7 @@ extern "C" {
 #endif // __cplusplus
 
 // Adds `offset` to a stored decimal number. `*value` (may be NULL) gets the new value, or
-// UINT64_MAX on failure. Returns SUCCESS, NOTFOUND (the key is not created), CLIENT_ERROR
+// UINT64_MAX on failure (a rejected key leaves it unchanged, as in libmemcached). Returns SUCCESS, NOTFOUND (the key is not created), CLIENT_ERROR
 // (text) or UNKNOWN_READ_FAILURE (binary) for a non-numeric value, and the common errors.
 //
 // # Safety
@@ -621,8 +621,7 @@ enum memcached_return_t memcached_decrement_with_initial_by_key(struct memcached
 // Sets a behavior.
 //
 // Returns SUCCESS; INVALID_ARGUMENTS for a NULL handle, an unknown behavior number (where
-// libmemcached aborts) or a refused value; DEPRECATED for CACHE_LOOKUPS, USER_DATA and CORK;
-// NOT_SUPPORTED for turning on USE_UDP.
+// libmemcached aborts) or a refused value; DEPRECATED for CACHE_LOOKUPS, USER_DATA and CORK.
 //
 // # Safety
 // `ptr` is NULL or a valid handle.
@@ -840,8 +839,8 @@ enum memcached_return_t memcached_mget_by_key(struct memcached_st *ptr,
 
 // Returns the next fetched item into `result` (a new result object when NULL).
 //
-// Returns the result with `*error` SUCCESS; at the end NULL with END (items were delivered)
-// or NOTFOUND, or with CONNECTION_FAILURE/TIMEOUT when a server failed during the fetch. At
+// Returns the result with `*error` SUCCESS; at the end NULL with END (this result object
+// received items) or NOTFOUND, or with CONNECTION_FAILURE/TIMEOUT when a server failed during the fetch. At
 // the end a heap-allocated `result` passed in is freed, as libmemcached does; one in caller
 // storage is emptied.
 //
@@ -1038,6 +1037,32 @@ enum memcached_return_t memcached_push(struct memcached_st *destination,
 // # Safety
 // `ptr` is NULL or a valid handle.
 uint64_t memcached_query_id(const struct memcached_st *ptr);
+
+// Builds a handle from a configuration string such as
+// `--SERVER=10.0.0.1:11211 --BINARY-PROTOCOL --NAMESPACE="app:"`.
+//
+// Returns the handle, or NULL when the string does not parse or an option is rejected (use
+// `libmemcached_check_configuration` to see why). With `string` NULL and `length` 0 the
+// environment variable LIBMEMCACHED is used when set, else a plain handle is returned.
+//
+// # Safety
+// `string` is NULL or valid for `length` bytes. Ownership: release with `memcached_free`.
+struct memcached_st *memcached(const char *string, size_t string_length);
+
+// Checks a configuration string without keeping the handle.
+//
+// Returns SUCCESS; PARSE_ERROR for a syntax error or a rejected option; ERRNO when a
+// `--CONFIGURE-FILE` cannot be read; INVALID_ARGUMENTS for NULL or empty input. On failure
+// the message is copied into `error_buffer` (truncated, always NUL-terminated when
+// `error_buffer_size` > 0).
+//
+// # Safety
+// `option_string` is NULL or valid for `length` bytes; `error_buffer` is NULL or writable for
+// `error_buffer_size` bytes.
+enum memcached_return_t libmemcached_check_configuration(const char *option_string,
+                                                         size_t length,
+                                                         char *error_buffer,
+                                                         size_t error_buffer_size);
 
 // Initialises a result in `result`'s storage, or (for NULL) in a new allocation.
 // `ptr` (may be NULL) supplies the allocators of the value buffer.
@@ -1643,22 +1668,6 @@ enum memcached_return_t memcached_bucket_set(struct memcached_st *self_,
                                              const uint32_t *forward_map,
                                              uint32_t buckets,
                                              uint32_t replicas);
-
-// Not implemented: configuration strings. Returns NULL.
-//
-// # Safety
-// No pointer is dereferenced.
-struct memcached_st *memcached(const char *string, size_t string_length);
-
-// Not implemented: configuration strings. Returns NOT_SUPPORTED and says so in
-// `error_buffer`.
-//
-// # Safety
-// `error_buffer` is NULL or writable for `error_buffer_size` bytes.
-enum memcached_return_t libmemcached_check_configuration(const char *option_string,
-                                                         size_t length,
-                                                         char *error_buffer,
-                                                         size_t error_buffer_size);
 
 // Not implemented: returns NULL with `*error` NOT_SUPPORTED.
 //
