@@ -68,6 +68,8 @@ impl IoFailure {
 /// Socket options applied to every new connection.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SocketOptions {
+    /// MEMCACHED_BEHAVIOR_TCP_NODELAY: keep Nagle's algorithm off for good.
+    pub nodelay: bool,
     pub keepalive: bool,
     pub keepidle: u32,
     pub send_size: i32,
@@ -127,8 +129,16 @@ pub struct Conn {
     pub received: u64,
     /// The server's item size limit, once asked for (see ops::server_item_size_max).
     pub item_size_max: Option<u64>,
+    /// Whether TCP_NODELAY is on for the socket right now.
+    nodelay: bool,
+    /// Whether the caller asked for TCP_NODELAY; then it stays on.
+    nodelay_requested: bool,
+    /// TCP rather than a Unix domain socket.
+    tcp: bool,
 }
 
+/// Writes above this size span several TCP segments on common networks (Ethernet MSS 1448).
+const ONE_SEGMENT: usize = 1400;
 /// An idle connection is checked for a pending close after this long without use.
 const IDLE_CHECK_AFTER: Duration = Duration::from_millis(20);
 /// Read buffers grow in steps of at most this many bytes, whatever length a reply claims.
@@ -314,6 +324,9 @@ impl Conn {
             opaque: 0,
             received: 0,
             item_size_max: None,
+            nodelay: options.nodelay && addr.family != libc::AF_UNIX,
+            nodelay_requested: options.nodelay,
+            tcp: addr.family != libc::AF_UNIX,
         };
         conn.set_socket_timeout(poll_timeout_ms);
         Ok(conn)
@@ -326,9 +339,9 @@ impl Conn {
         options: &SocketOptions,
     ) -> Result<(), Error> {
         if addr.family != libc::AF_UNIX {
-            // Requests go out in one write each, so Nagle's algorithm can only add delay
-            // (a 40 ms stall on large values against delayed ACKs).
-            set_int_option(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
+            if options.nodelay {
+                set_int_option(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
+            }
             if options.keepalive {
                 set_int_option(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1);
             }
@@ -410,6 +423,31 @@ impl Conn {
             set_timeout_option(self.fd, libc::SO_RCVTIMEO, wanted);
             set_timeout_option(self.fd, libc::SO_SNDTIMEO, wanted);
             self.socket_timeout_ms = wanted;
+        }
+    }
+
+    /// Chooses Nagle's algorithm for the next write, unless the caller asked for TCP_NODELAY.
+    ///
+    /// A request larger than one TCP segment goes out with TCP_NODELAY on, or its last, partial
+    /// segment waits for an ACK the server may delay by 40 ms. Requests with no reply (quiet
+    /// and noreply ones) go out with it off, so the kernel can combine a stream of them into
+    /// fewer packets. One-segment requests that wait for a reply are sent at once either way,
+    /// because the server's previous reply acknowledged everything sent before them. Costs one
+    /// setsockopt only when the mode changes.
+    pub fn prepare_write(&mut self, total_len: usize, expects_reply: bool) {
+        if self.nodelay_requested || !self.tcp {
+            return;
+        }
+        let wanted = if total_len > ONE_SEGMENT {
+            true
+        } else if !expects_reply {
+            false
+        } else {
+            return;
+        };
+        if wanted != self.nodelay {
+            set_int_option(self.fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, wanted as c_int);
+            self.nodelay = wanted;
         }
     }
 

@@ -360,6 +360,7 @@ impl Handle {
 
     fn socket_options(&self) -> SocketOptions {
         SocketOptions {
+            nodelay: self.behaviors.tcp_nodelay,
             keepalive: self.behaviors.tcp_keepalive,
             keepidle: self.behaviors.tcp_keepidle,
             send_size: self.behaviors.send_size,

@@ -110,7 +110,7 @@ fn exchange<T>(
     mut read: impl FnMut(&mut Conn, &Deadline, u32) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let mut request = std::mem::take(&mut h.scratch);
-    let outcome = exchange_with(h, index, &mut request, value, trailer, &mut read);
+    let outcome = exchange_with(h, index, &mut request, value, trailer, true, &mut read);
     h.scratch = request;
     outcome
 }
@@ -121,6 +121,7 @@ fn exchange_with<T>(
     request: &mut [u8],
     value: &[u8],
     trailer: &[u8],
+    expects_reply: bool,
     read: &mut impl FnMut(&mut Conn, &Deadline, u32) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let binary = h.behaviors.binary;
@@ -140,6 +141,7 @@ fn exchange_with<T>(
             0
         };
         let deadline = Deadline::after_ms(poll_timeout);
+        conn.prepare_write(queued.len() + request.len() + value.len() + trailer.len(), expects_reply);
         let outcome = match conn.send_all(&[&queued, request, value, trailer], &deadline) {
             Ok(()) => read(conn, &deadline, opaque),
             Err(failure) => Err(failure.into_error("write")),
@@ -166,7 +168,10 @@ fn exchange_with<T>(
 
 /// Sends the request in `h.scratch` without waiting for any reply (noreply and quiet requests).
 fn send_only(h: &mut Handle, index: usize, value: &[u8], trailer: &[u8]) -> Result<(), Error> {
-    exchange(h, index, value, trailer, |_, _, _| Ok(()))
+    let mut request = std::mem::take(&mut h.scratch);
+    let outcome = exchange_with(h, index, &mut request, value, trailer, false, &mut |_, _, _| Ok(()));
+    h.scratch = request;
+    outcome
 }
 
 /// Common start of a keyed operation: new query, servers present, key valid.
@@ -494,9 +499,9 @@ fn get_on(h: &mut Handle, index: usize, key: &[u8]) -> Result<(memcached_return_
     }
 }
 
-/// memcached_get / memcached_get_by_key. With replicas (binary protocol), each copy is tried
-/// in turn until one has the key; a miss is reported only when a server answered it, so a key
-/// whose servers are all down gives a connection error, never NOTFOUND.
+/// memcached_get / memcached_get_by_key. With replicas (binary protocol), the next copy is
+/// tried when a copy's server cannot be reached; a server's answer (hit or miss) is final, as
+/// in libmemcached. A key whose servers are all down gives a connection error, never NOTFOUND.
 pub fn get(h: &mut Handle, group: Option<&[u8]>, key: &[u8]) -> (memcached_return_t, Option<Found>) {
     if let Err(error) = prologue(h, key) {
         return (h.fail(error, None), None);
@@ -509,19 +514,15 @@ pub fn get(h: &mut Handle, group: Option<&[u8]>, key: &[u8]) -> (memcached_retur
     } else {
         0
     };
-    let mut answered_miss = false;
     let mut last_error: Option<(Error, usize)> = None;
     for level in 0..=replicas {
         let index = (primary + (start + level) % (replicas + 1)) % h.servers.len();
         match get_on(h, index, key) {
             Ok((MEMCACHED_SUCCESS, found)) => return (MEMCACHED_SUCCESS, found),
-            Ok((MEMCACHED_NOTFOUND, _)) => answered_miss = true,
+            Ok((code, _)) if !crate::error::is_connection_class(code) => return (finish(h, Ok(code), Some(index)), None),
             Ok((code, _)) => last_error = Some((Error::code(code), index)),
             Err(error) => last_error = Some((error, index)),
         }
-    }
-    if answered_miss {
-        return (MEMCACHED_NOTFOUND, None);
     }
     let (error, index) = last_error.unwrap_or((Error::code(MEMCACHED_FAILURE), primary));
     (finish(h, Err(error), Some(index)), None)
