@@ -41,9 +41,6 @@ mod behavior {
 
 pub(super) use behavior::*;
 
-/// `MEMCACHED_HASH_HSIEH`, which Debian's libhashkit does not include, so selecting it fails.
-const HASH_HSIEH: u64 = 7;
-
 const DEFAULT_PORT: u16 = 11211;
 
 /// `NI_MAXHOST`: host names and socket paths must be shorter.
@@ -271,11 +268,6 @@ impl StatementParser<'_> {
             behavior: DISTRIBUTION,
             value,
         });
-        if hash == HASH_HSIEH {
-            return Err(ParseError::parse(
-                "Unable to set the hash for the DISTRIBUTION requested",
-            ));
-        }
         session.actions.push(Action::Behavior {
             behavior: KETAMA_HASH,
             value: hash,
@@ -283,11 +275,11 @@ impl StatementParser<'_> {
         Ok(None)
     }
 
-    /// Parses the rest of `--HASH=name`. libmemcached reports an unavailable hash with the
-    /// same message as a repeated option.
+    /// Parses the rest of `--HASH=name`. HSIEH is accepted: this library offers it, unlike
+    /// Debian's libmemcached, which rejects it with the repeated-option message.
     fn hash(&mut self, session: &mut Session<'_>) -> Result<(), ParseError> {
         let hash = self.expect_hash()?;
-        if self.hash_set || hash == HASH_HSIEH {
+        if self.hash_set {
             return Err(ParseError::parse("--HASH can only be set once"));
         }
         self.hash_set = true;

@@ -327,14 +327,9 @@ fn rejected_strings_exact_messages() {
              last_token=\"end of file\"(0), at end of input (byte 0)",
         ),
         ("CSL_ERROR", "ERROR called directly"),
-        ("--HASH=HSIEH", "--HASH can only be set once"),
         ("--HASH=MD5 --HASH=CRC", "--HASH can only be set once"),
         ("--HASH=MD5 RESET --HASH=CRC", "--HASH can only be set once"),
-        (
-            "--DISTRIBUTION=modula,hsieh",
-            "Unable to set the hash for the DISTRIBUTION requested",
-        ),
-        (
+                (
             "--NAMESPACE=foo --NAMESPACE=bar",
             "--NAMESPACE can only be called once",
         ),
@@ -749,4 +744,12 @@ fn random_bytes_never_panic() {
         let config: Vec<u8> = (0..length).map(|_| rng.next() as u8).collect();
         let _ = parse(&config, &mut no_files);
     }
+}
+
+#[test]
+fn hsieh_hash_is_accepted() {
+    let actions = parse(b"--HASH=HSIEH", &mut |_| Err("no files".into())).expect("HSIEH parses");
+    assert_eq!(actions, vec![Action::Behavior { behavior: 2, value: 7 }]);
+    let actions = parse(b"--DISTRIBUTION=modula,hsieh", &mut |_| Err("no files".into())).expect("parses");
+    assert_eq!(actions.last(), Some(&Action::Behavior { behavior: 17, value: 7 }));
 }

@@ -21,7 +21,7 @@ pub const HASH_FNV1A_64: u32 = 4;
 pub const HASH_FNV1_32: u32 = 5;
 /// `MEMCACHED_HASH_FNV1A_32`.
 pub const HASH_FNV1A_32: u32 = 6;
-/// `MEMCACHED_HASH_HSIEH`: not compiled into Debian's libhashkit.
+/// `MEMCACHED_HASH_HSIEH`: not compiled into Debian's libhashkit, available here.
 pub const HASH_HSIEH: u32 = 7;
 /// `MEMCACHED_HASH_MURMUR`.
 pub const HASH_MURMUR: u32 = 8;
@@ -36,9 +36,9 @@ pub const HASH_MAX: u32 = 12;
 
 /// Computes `memcached_generate_hash_value(key, len, alg)`.
 ///
-/// Returns `None` for the algorithms Debian's build does not offer: `HSIEH`, `CUSTOM`, `MAX`
-/// and every number above it. The C function returns the constant 1 for those, so a caller
-/// that mirrors it maps `None` to 1.
+/// Returns `None` for `CUSTOM`, `MAX` and every number above it; the C function returns the
+/// constant 1 for those, so a caller that mirrors it maps `None` to 1. Unlike Debian's
+/// libmemcached, which is built without it and returns 1, `HSIEH` is computed.
 pub fn hash(alg: u32, key: &[u8]) -> Option<u32> {
     let value = match alg {
         HASH_DEFAULT => one_at_a_time(key),
@@ -51,15 +51,16 @@ pub fn hash(alg: u32, key: &[u8]) -> Option<u32> {
         HASH_MURMUR => murmur(key),
         HASH_JENKINS => jenkins(key),
         HASH_MURMUR3 => murmur3(key),
+        HASH_HSIEH => hsieh(key),
         _ => return None,
     };
     Some(value)
 }
 
-/// Tells whether `memcached_behavior_set(HASH, alg)` can select `alg` in Debian's build, which
-/// is the same set for which [`hash`] returns a value.
+/// Tells whether `memcached_behavior_set(HASH, alg)` can select `alg`, which is the same set
+/// for which [`hash`] returns a value.
 pub fn is_available(alg: u32) -> bool {
-    alg < HASH_MAX && alg != HASH_HSIEH && alg != HASH_CUSTOM
+    alg < HASH_MAX && alg != HASH_CUSTOM
 }
 
 /// Widens a byte the way x86_64 C widens a `char`: as a signed value.
@@ -164,9 +165,8 @@ pub fn fnv1a_32(key: &[u8]) -> u32 {
 /// Hashes with Paul Hsieh's SuperFastHash, zero seed, as libhashkit 1.1.4 does when built with
 /// it.
 ///
-/// Debian's build leaves it out, so [`hash`] returns `None` for `MEMCACHED_HASH_HSIEH` and the
-/// real `libhashkit_hsieh()` returns 0. This function exists for builds that want the
-/// algorithm itself. The last byte of a 3-byte tail is read sign-extended, like the C code.
+/// Debian's build leaves it out (its `libhashkit_hsieh()` returns 0); this library offers it.
+/// The last byte of a 3-byte tail is read sign-extended, like the C code.
 pub fn hsieh(key: &[u8]) -> u32 {
     if key.is_empty() {
         return 0;
@@ -466,11 +466,7 @@ mod tests {
     fn reference_table_matches() {
         for (alg, name, expected) in TABLE {
             for (key, want) in KEYS.iter().zip(expected) {
-                let got = if alg == HASH_HSIEH {
-                    hsieh(key)
-                } else {
-                    hash(alg, key).expect("algorithm is available")
-                };
+                let got = hash(alg, key).expect("algorithm is available");
                 assert_eq!(got, want, "{name} of {key:02x?}");
             }
         }
@@ -478,7 +474,7 @@ mod tests {
 
     #[test]
     fn unavailable_algorithms_give_none() {
-        for alg in [HASH_HSIEH, HASH_CUSTOM, HASH_MAX, 13, 255, u32::MAX] {
+        for alg in [HASH_CUSTOM, HASH_MAX, 13, 255, u32::MAX] {
             assert_eq!(hash(alg, b"key"), None, "algorithm {alg}");
             assert!(!is_available(alg), "algorithm {alg}");
         }
@@ -487,7 +483,7 @@ mod tests {
     #[test]
     fn available_algorithms_give_some() {
         for alg in 0..HASH_MAX {
-            let available = alg != HASH_HSIEH && alg != HASH_CUSTOM;
+            let available = alg != HASH_CUSTOM;
             assert_eq!(hash(alg, b"key").is_some(), available, "algorithm {alg}");
             assert_eq!(is_available(alg), available, "algorithm {alg}");
         }

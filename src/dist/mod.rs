@@ -437,12 +437,12 @@ pub fn is_consistent_distribution(d: u32) -> bool {
 }
 
 /// Applies a `HASH` or `KETAMA_HASH` setting to `current` with libhashkit 1.1.4's rules:
-/// available algorithms are taken, `HSIEH` and `CUSTOM` fail, `MAX` fails and resets to
-/// `DEFAULT`, and anything above `MAX` succeeds without effect.
+/// available algorithms are taken (HSIEH too, which Debian's build lacks), `CUSTOM` fails,
+/// `MAX` fails and resets to `DEFAULT`, and anything above `MAX` succeeds without effect.
 fn apply_hash_setting(current: &mut u32, h: u64) -> Result<(), ()> {
     let alg = h as u32;
     match alg {
-        HASH_HSIEH | HASH_CUSTOM => Err(()),
+        HASH_CUSTOM => Err(()),
         HASH_MAX => {
             *current = HASH_DEFAULT;
             Err(())
@@ -691,8 +691,9 @@ mod tests {
         assert_eq!(selector.set_key_hash(u64::from(HASH_CRC)), Ok(()));
         assert_eq!(selector.key_hash(), HASH_CRC);
 
-        assert_eq!(selector.set_key_hash(u64::from(HASH_HSIEH)), Err(()));
-        assert_eq!(selector.key_hash(), HASH_CRC, "HSIEH leaves the hash");
+        assert_eq!(selector.set_key_hash(u64::from(HASH_HSIEH)), Ok(()));
+        assert_eq!(selector.key_hash(), HASH_HSIEH, "HSIEH is offered");
+        assert_eq!(selector.set_key_hash(u64::from(HASH_CRC)), Ok(()));
         assert_eq!(selector.set_key_hash(u64::from(HASH_CUSTOM)), Err(()));
         assert_eq!(selector.key_hash(), HASH_CRC, "CUSTOM leaves the hash");
 
@@ -724,7 +725,7 @@ mod tests {
             "the key hash is separate"
         );
         assert_eq!(
-            selector.set_distribution_hash(u64::from(HASH_HSIEH)),
+            selector.set_distribution_hash(u64::from(HASH_CUSTOM)),
             Err(())
         );
         assert_eq!(selector.distribution_hash(), HASH_MURMUR3);
