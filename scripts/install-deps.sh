@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
     build-essential pkg-config autoconf
-    memcached libmemcached-dev libmemcached-tools libsasl2-dev
+    memcached libmemcached-dev libmemcached-tools libsasl2-dev sasl2-bin
     proftpd-core proftpd-mod-crypto
     python3 valgrind procps iproute2
 )

@@ -1630,8 +1630,8 @@ void memcached_get_memory_allocators(const struct memcached_st *ptr,
 // `ptr` is NULL or a valid handle.
 void *memcached_get_memory_allocators_context(const struct memcached_st *ptr);
 
-// Stores SASL PLAIN credentials; every new connection authenticates with them (binary
-// protocol). Returns SUCCESS, or INVALID_ARGUMENTS for NULL arguments.
+// Stores SASL PLAIN credentials and turns on the binary protocol; every new connection
+// authenticates with them. Returns SUCCESS, or INVALID_ARGUMENTS for NULL arguments.
 //
 // # Safety
 // `ptr` is NULL or a valid handle; `username` and `password` are NULL or NUL-terminated.

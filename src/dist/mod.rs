@@ -18,7 +18,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use self::continuum::{BuildRule, Continuum, ContinuumPoint, RebuildOutcome};
-use self::hash::{HASH_CUSTOM, HASH_DEFAULT, HASH_HSIEH, HASH_MAX, HASH_MD5};
+use self::hash::{HASH_CUSTOM, HASH_DEFAULT, HASH_MAX, HASH_MD5};
 
 /// `MEMCACHED_DISTRIBUTION_MODULA`: key hash modulo the server count.
 pub const DISTRIBUTION_MODULA: u32 = 0;
@@ -478,7 +478,7 @@ pub fn host_order(a_name: &[u8], a_port: u16, b_name: &[u8], b_port: u16) -> Ord
 
 #[cfg(test)]
 mod tests {
-    use super::hash::{HASH_CRC, HASH_FNV1A_32, HASH_MURMUR3};
+    use super::hash::{HASH_CRC, HASH_FNV1A_32, HASH_HSIEH, HASH_MURMUR3};
     use super::*;
 
     /// A server array that mimics `memcached_server_add_with_weight`.

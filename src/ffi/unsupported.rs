@@ -4,6 +4,7 @@
 
 use libc::{c_char, c_void, size_t};
 
+use super::types::memcached_behavior_t::MEMCACHED_BEHAVIOR_BINARY_PROTOCOL;
 use super::types::memcached_return_t::*;
 use super::types::*;
 use super::{boundary, bytes, c_str, handle_of, write_out};
@@ -77,8 +78,8 @@ pub unsafe extern "C" fn memcached_get_memory_allocators_context(ptr: *const mem
     boundary(|| unsafe { handle_of(ptr) }.map(|h| h.allocators.context).unwrap_or(std::ptr::null_mut()))
 }
 
-/// Stores SASL PLAIN credentials; every new connection authenticates with them (binary
-/// protocol). Returns SUCCESS, or INVALID_ARGUMENTS for NULL arguments.
+/// Stores SASL PLAIN credentials and turns on the binary protocol; every new connection
+/// authenticates with them. Returns SUCCESS, or INVALID_ARGUMENTS for NULL arguments.
 ///
 /// # Safety
 /// `ptr` is NULL or a valid handle; `username` and `password` are NULL or NUL-terminated.
@@ -98,8 +99,9 @@ pub unsafe extern "C" fn memcached_set_sasl_auth_data(
             return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "SASL user name and password are required"), None);
         };
         h.sasl = Some((user.to_vec(), password.to_vec()));
-        h.reconnect_all();
-        MEMCACHED_SUCCESS
+        // SASL needs the binary protocol; libmemcached switches it on here too (which also
+        // clears VERIFY_KEY).
+        super::behavior::set_behavior(h, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL as i32, 1)
     })
 }
 
