@@ -87,10 +87,15 @@ pub struct Deadline {
 impl Deadline {
     /// A deadline `timeout_ms` from now; negative means no limit, 0 means "fail at once".
     pub fn after_ms(timeout_ms: i32) -> Deadline {
+        Deadline::after_ms_from(Instant::now(), timeout_ms)
+    }
+
+    /// A deadline `timeout_ms` after `start`.
+    pub fn after_ms_from(start: Instant, timeout_ms: i32) -> Deadline {
         let at = if timeout_ms < 0 {
             None
         } else {
-            Some(Instant::now() + Duration::from_millis(timeout_ms as u64))
+            Some(start + Duration::from_millis(timeout_ms as u64))
         };
         Deadline { at, timeout_ms }
     }
@@ -506,11 +511,11 @@ impl Conn {
 
     /// Checks a connection that sat idle: returns false if the server closed it, or if bytes
     /// nobody asked for are waiting (a reply that arrived after its request gave up).
-    pub fn usable_after_idle(&mut self) -> bool {
+    pub fn usable_after_idle(&mut self, now: Instant) -> bool {
         if self.rpos < self.rbuf.len() {
             return false;
         }
-        if self.last_used.elapsed() < IDLE_CHECK_AFTER {
+        if now.saturating_duration_since(self.last_used) < IDLE_CHECK_AFTER {
             return true;
         }
         let mut byte = 0u8;
@@ -523,6 +528,60 @@ impl Conn {
 
     /// Sends every byte of `parts` in order, within `deadline`.
     pub fn send_all(&mut self, parts: &[&[u8]], deadline: &Deadline) -> Result<(), IoFailure> {
+        // Common case: everything leaves in one sendmsg.
+        let mut iov = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; 4];
+        let mut count = 0;
+        let mut total = 0;
+        for part in parts.iter().filter(|p| !p.is_empty()) {
+            if count == iov.len() {
+                return self.send_all_slow(parts, deadline);
+            }
+            iov[count] = libc::iovec { iov_base: part.as_ptr() as *mut c_void, iov_len: part.len() };
+            count += 1;
+            total += part.len();
+        }
+        if total == 0 {
+            return Ok(());
+        }
+        if deadline.timeout_ms > 0 {
+            // SAFETY: msghdr is zero-initialised and points at `count` valid iovecs borrowing
+            // slices that live for this call.
+            let sent = unsafe {
+                let mut msg: libc::msghdr = std::mem::zeroed();
+                msg.msg_iov = iov.as_mut_ptr();
+                msg.msg_iovlen = count;
+                libc::sendmsg(self.fd, &msg, libc::MSG_NOSIGNAL)
+            };
+            if sent >= 0 && sent as usize == total {
+                return Ok(());
+            }
+            if sent > 0 {
+                return self.send_remaining(parts, sent as usize, deadline);
+            }
+            if sent < 0 && !matches!(last_errno(), libc::EINTR | libc::EAGAIN) {
+                return Err(IoFailure::Errno(last_errno()));
+            }
+        }
+        self.send_all_slow(parts, deadline)
+    }
+
+    /// Sends what is left of `parts` after the first `done` bytes went out.
+    fn send_remaining(&mut self, parts: &[&[u8]], mut done: usize, deadline: &Deadline) -> Result<(), IoFailure> {
+        let mut rest: Vec<&[u8]> = Vec::with_capacity(parts.len());
+        for part in parts {
+            if done >= part.len() {
+                done -= part.len();
+            } else {
+                rest.push(&part[done..]);
+                done = 0;
+            }
+        }
+        self.send_all_slow(&rest, deadline)
+    }
+
+    /// Sends every byte of `parts` with non-blocking writes and polls in between, within
+    /// `deadline`.
+    fn send_all_slow(&mut self, parts: &[&[u8]], deadline: &Deadline) -> Result<(), IoFailure> {
         let mut index = 0;
         let mut offset = 0;
         let mut first = true;

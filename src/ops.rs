@@ -52,6 +52,11 @@ fn read_text<T>(
 ) -> Result<T, Error> {
     let mut first = true;
     loop {
+        if conn.rpos == conn.rbuf.len() {
+            // Nothing buffered: no reply can be complete yet.
+            conn.fill(deadline, first, None).map_err(|f| f.into_error("read"))?;
+            first = false;
+        }
         match text::parse_reply(&conn.rbuf[conn.rpos..]) {
             Ok(Parsed::Complete { reply, consumed }) => {
                 let step = on_reply(reply)?;
@@ -79,6 +84,10 @@ fn read_binary<T>(
 ) -> Result<T, Error> {
     let mut first = true;
     loop {
+        if conn.rpos == conn.rbuf.len() {
+            conn.fill(deadline, first, None).map_err(|f| f.into_error("read"))?;
+            first = false;
+        }
         match binary::parse_response(&conn.rbuf[conn.rpos..]) {
             Ok(Parsed::Complete { reply, consumed }) => {
                 let step = if opaque.is_some_and(|o| o != reply.opaque) {
@@ -127,7 +136,9 @@ fn exchange_with<T>(
     let binary = h.behaviors.binary;
     let poll_timeout = h.behaviors.poll_timeout;
     for attempt in 0..2 {
-        h.connection(index)?;
+        // One clock read serves the idle check, the deadline and the idle mark.
+        let now = Instant::now();
+        h.connection_at(index, now)?;
         let server = &mut h.servers[index];
         let queued = std::mem::take(&mut server.write_queue);
         let conn = server.conn.as_mut().expect("connection() connected it");
@@ -140,7 +151,7 @@ fn exchange_with<T>(
         } else {
             0
         };
-        let deadline = Deadline::after_ms(poll_timeout);
+        let deadline = Deadline::after_ms_from(now, poll_timeout);
         conn.prepare_write(queued.len() + request.len() + value.len() + trailer.len(), expects_reply);
         let outcome = match conn.send_all(&[&queued, request, value, trailer], &deadline) {
             Ok(()) => read(conn, &deadline, opaque),
@@ -149,7 +160,7 @@ fn exchange_with<T>(
         match outcome {
             Ok(result) => {
                 conn.reused = true;
-                conn.last_used = Instant::now();
+                conn.last_used = now;
                 return Ok(result);
             }
             Err(error) => {

@@ -32,14 +32,26 @@ pub(super) fn push_i64(out: &mut Vec<u8>, value: i64) {
 /// Returns `Malformed` for an empty field or any non-digit byte, and `NumberOutOfRange` when
 /// the digits exceed `u64::MAX`.
 pub(super) fn parse_u64(field: &[u8]) -> Result<u64, ProtocolError> {
-    if field.is_empty() || !field.iter().all(u8::is_ascii_digit) {
+    if field.is_empty() {
         return Err(ProtocolError::Malformed);
     }
-    field.iter().try_fold(0u64, |acc, &digit| {
-        acc.checked_mul(10)
-            .and_then(|acc| acc.checked_add(u64::from(digit - b'0')))
-            .ok_or(ProtocolError::NumberOutOfRange)
-    })
+    let mut value: u64 = 0;
+    let mut overflow = false;
+    for &byte in field {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return Err(ProtocolError::Malformed);
+        }
+        // Keep scanning after an overflow: a non-digit later still makes the field Malformed.
+        match value.checked_mul(10).and_then(|v| v.checked_add(u64::from(digit))) {
+            Some(next) => value = next,
+            None => overflow = true,
+        }
+    }
+    if overflow {
+        return Err(ProtocolError::NumberOutOfRange);
+    }
+    Ok(value)
 }
 
 /// Parses like [`parse_u64`] and also rejects values above `u32::MAX` with `NumberOutOfRange`.

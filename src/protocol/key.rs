@@ -54,11 +54,11 @@ pub fn check_key(
     }
     if text_protocol {
         let allowed = if verify_key {
-            is_graphic
+            namespace.iter().all(|&byte| is_graphic(byte)) && key.iter().all(|&byte| is_graphic(byte))
         } else {
-            is_safe_in_command_line
+            all_safe_in_command_line(namespace) && all_safe_in_command_line(key)
         };
-        if !namespace.iter().chain(key).all(|&byte| allowed(byte)) {
+        if !allowed {
             return Err(MEMCACHED_BAD_KEY_PROVIDED);
         }
     }
@@ -120,6 +120,25 @@ fn is_graphic(byte: u8) -> bool {
     byte.is_ascii_graphic()
 }
 
+/// Checks `is_safe_in_command_line` for every byte, eight bytes at a time.
+fn all_safe_in_command_line(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("chunks_exact gives 8 bytes"));
+        // A byte below 0x21 (with its high bit clear) sets its high bit in `below`, and a
+        // 0x7f byte becomes 0 in `del` and sets its high bit there; bytes >= 0x80 set neither.
+        let below = word.wrapping_sub(ONES * 0x21) & !word & HIGH;
+        let del = word ^ (ONES * 0x7f);
+        let is_del = del.wrapping_sub(ONES) & !del & HIGH;
+        if below | is_del != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&byte| is_safe_in_command_line(byte))
+}
+
 /// True for bytes that cannot end or split a text command line: everything except space,
 /// the control bytes and DEL.
 fn is_safe_in_command_line(byte: u8) -> bool {
@@ -129,6 +148,43 @@ fn is_safe_in_command_line(byte: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_check_matches_byte_check() {
+        for byte in 0..=255u8 {
+            for position in 0..17 {
+                let mut bytes = vec![b'k'; 17];
+                bytes[position] = byte;
+                assert_eq!(
+                    all_safe_in_command_line(&bytes),
+                    is_safe_in_command_line(byte),
+                    "byte {byte:#04x} at {position}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn word_check_matches_byte_check_on_random_words() {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Bias the bytes toward the edges 0x20/0x21 and 0x7e/0x7f/0x80.
+            let bytes: Vec<u8> = state
+                .to_le_bytes()
+                .iter()
+                .map(|&b| match b % 4 {
+                    0 => 0x1f + (b >> 6),
+                    1 => 0x7d + (b >> 6),
+                    _ => b,
+                })
+                .collect();
+            let expected = bytes.iter().all(|&b| is_safe_in_command_line(b));
+            assert_eq!(all_safe_in_command_line(&bytes), expected, "{bytes:02x?}");
+        }
+    }
     use crate::ffi::types::memcached_return_t::MEMCACHED_SUCCESS;
 
     const BAD: Result<(), memcached_return_t> = Err(MEMCACHED_BAD_KEY_PROVIDED);

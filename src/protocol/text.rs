@@ -78,6 +78,8 @@ pub fn encode_storage(
 /// Appends `get <k1> <k2> ...\r\n`, or `gets ...` when `gets` is set (CAS values wanted).
 /// `keys` must not be empty, because memcached answers a bare `get` with `ERROR`.
 pub fn encode_get(out: &mut Vec<u8>, gets: bool, ns: &[u8], keys: &[&[u8]]) {
+    let key_bytes: usize = keys.iter().map(|key| 1 + ns.len() + key.len()).sum();
+    out.reserve(4 + key_bytes + CRLF.len());
     out.extend_from_slice(if gets { b"gets" } else { b"get" });
     for key in keys {
         push_wire_key(out, ns, key);
@@ -247,10 +249,41 @@ pub fn parse_reply(buf: &[u8]) -> Result<Parsed<TextReply<'_>>, ProtocolError> {
 /// may still arrive.
 fn find_line_end(buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
     let window = &buf[..buf.len().min(MAX_LINE_LEN + CRLF.len())];
-    match window.windows(CRLF.len()).position(|pair| pair == CRLF) {
-        Some(end) => Ok(Some(end)),
-        None if window.len() == MAX_LINE_LEN + CRLF.len() => Err(ProtocolError::LineTooLong),
-        None => Ok(None),
+    // Each '\n' is a candidate; a line ends at the first one preceded by '\r'.
+    let mut from = 1;
+    while from < window.len() {
+        match memchr::memchr(b'\n', &window[from..]) {
+            Some(offset) => {
+                let newline = from + offset;
+                if window[newline - 1] == b'\r' {
+                    return Ok(Some(newline - 1));
+                }
+                from = newline + 1;
+            }
+            None => break,
+        }
+    }
+    if window.len() == MAX_LINE_LEN + CRLF.len() {
+        Err(ProtocolError::LineTooLong)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Splits a line into fields separated by one or more spaces.
+struct Fields<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let start = self.rest.iter().position(|&byte| byte != b' ')?;
+        let rest = &self.rest[start..];
+        let end = rest.iter().position(|&byte| byte == b' ').unwrap_or(rest.len());
+        self.rest = &rest[end..];
+        Some(&rest[..end])
     }
 }
 
@@ -260,7 +293,7 @@ fn parse_value<'a>(
     fields: &'a [u8],
     header_len: usize,
 ) -> Result<Parsed<TextReply<'a>>, ProtocolError> {
-    let mut tokens = fields.split(|&byte| byte == b' ').filter(|t| !t.is_empty());
+    let mut tokens = Fields { rest: fields };
     let key = tokens.next().ok_or(ProtocolError::Malformed)?;
     let flags = parse_u32(tokens.next().ok_or(ProtocolError::Malformed)?)?;
     let byte_count = tokens.next().ok_or(ProtocolError::Malformed)?;
