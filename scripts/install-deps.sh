@@ -8,6 +8,7 @@ packages=(
     build-essential pkg-config autoconf
     memcached libmemcached-dev libmemcached-tools libsasl2-dev sasl2-bin
     proftpd-core proftpd-mod-crypto
+    php8.2-cli php8.2-memcached python3-pylibmc
     python3 valgrind procps iproute2
 )
 

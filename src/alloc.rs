@@ -4,8 +4,8 @@
 
 use libc::{c_char, c_void, size_t};
 
-use crate::handle::Allocators;
 use crate::ffi::types::memcached_st;
+use crate::handle::Allocators;
 
 /// The allocators to use and the handle pointer they receive.
 #[derive(Clone, Copy)]
@@ -17,7 +17,10 @@ pub struct Memory {
 impl Memory {
     /// The C library's allocator, for memory not tied to a handle.
     pub fn libc() -> Memory {
-        Memory { allocators: Allocators::default(), owner: std::ptr::null() }
+        Memory {
+            allocators: Allocators::default(),
+            owner: std::ptr::null(),
+        }
     }
 
     pub fn malloc(&self, size: size_t) -> *mut c_void {

@@ -55,8 +55,10 @@ impl IoFailure {
         match self {
             IoFailure::Timeout => Error::new(MEMCACHED_TIMEOUT, format!("{what}: timed out")),
             IoFailure::Closed => {
-                let mut error =
-                    Error::new(MEMCACHED_CONNECTION_FAILURE, format!("{what}: connection closed by server"));
+                let mut error = Error::new(
+                    MEMCACHED_CONNECTION_FAILURE,
+                    format!("{what}: connection closed by server"),
+                );
                 error.errno = libc::ENOTCONN;
                 error
             }
@@ -151,7 +153,9 @@ const MAX_READ_STEP: usize = 4 << 20;
 const MIN_READ_SPARE: usize = 16 << 10;
 
 fn last_errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 fn socket_identity(fd: c_int) -> (u64, u64) {
@@ -197,7 +201,11 @@ fn set_timeout_option(fd: c_int, name: c_int, timeout_ms: i32) {
 }
 
 fn poll_fd(fd: c_int, events: i16, timeout_ms: c_int) -> Result<i16, IoFailure> {
-    let mut pfd = libc::pollfd { fd, events, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
     loop {
         // SAFETY: one valid pollfd structure is passed with count 1.
         let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
@@ -224,9 +232,16 @@ pub struct SockAddr {
 
 /// Resolves `host` (brackets of an IPv6 literal removed) and `port` with getaddrinfo.
 pub fn resolve(host: &str, port: u16) -> Result<Vec<SockAddr>, Error> {
-    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    let node = CString::new(bare)
-        .map_err(|_| Error::new(MEMCACHED_HOST_LOOKUP_FAILURE, "host name contains a NUL byte"))?;
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let node = CString::new(bare).map_err(|_| {
+        Error::new(
+            MEMCACHED_HOST_LOOKUP_FAILURE,
+            "host name contains a NUL byte",
+        )
+    })?;
     let service = CString::new(port.to_string()).expect("digits contain no NUL");
     // SAFETY: an all-zero addrinfo is a valid "no hints" value; fields are set below.
     let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
@@ -246,7 +261,10 @@ pub fn resolve(host: &str, port: u16) -> Result<Vec<SockAddr>, Error> {
         };
         // SAFETY: gai_strerror returns a static NUL-terminated string.
         let text = unsafe { std::ffi::CStr::from_ptr(libc::gai_strerror(rc)) };
-        return Err(Error::new(code, format!("getaddrinfo({bare}): {}", text.to_string_lossy())));
+        return Err(Error::new(
+            code,
+            format!("getaddrinfo({bare}): {}", text.to_string_lossy()),
+        ));
     }
     let mut out = Vec::new();
     let mut cursor = list;
@@ -266,14 +284,21 @@ pub fn resolve(host: &str, port: u16) -> Result<Vec<SockAddr>, Error> {
                     len,
                 );
             }
-            out.push(SockAddr { storage, len: ai.ai_addrlen, family: ai.ai_family });
+            out.push(SockAddr {
+                storage,
+                len: ai.ai_addrlen,
+                family: ai.ai_family,
+            });
         }
         cursor = ai.ai_next;
     }
     // SAFETY: `list` came from a successful getaddrinfo and is freed once.
     unsafe { libc::freeaddrinfo(list) };
     if out.is_empty() {
-        return Err(Error::new(MEMCACHED_HOST_LOOKUP_FAILURE, format!("no address for {bare}")));
+        return Err(Error::new(
+            MEMCACHED_HOST_LOOKUP_FAILURE,
+            format!("no address for {bare}"),
+        ));
     }
     Ok(out)
 }
@@ -285,14 +310,21 @@ pub fn unix_address(path: &[u8]) -> Result<SockAddr, Error> {
     // SAFETY: sockaddr_un fits inside sockaddr_storage (both are C types sized for that).
     let un = unsafe { &mut *(&mut storage as *mut sockaddr_storage as *mut libc::sockaddr_un) };
     if path.is_empty() || path.len() >= un.sun_path.len() || path.contains(&0) {
-        return Err(Error::new(MEMCACHED_INVALID_ARGUMENTS, "invalid unix socket path"));
+        return Err(Error::new(
+            MEMCACHED_INVALID_ARGUMENTS,
+            "invalid unix socket path",
+        ));
     }
     un.sun_family = libc::AF_UNIX as libc::sa_family_t;
     for (dst, src) in un.sun_path.iter_mut().zip(path) {
         *dst = *src as libc::c_char;
     }
     let len = (std::mem::size_of::<libc::sa_family_t>() + path.len() + 1) as socklen_t;
-    Ok(SockAddr { storage, len, family: libc::AF_UNIX })
+    Ok(SockAddr {
+        storage,
+        len,
+        family: libc::AF_UNIX,
+    })
 }
 
 impl Conn {
@@ -306,7 +338,11 @@ impl Conn {
     ) -> Result<Conn, Error> {
         // SAFETY: plain socket creation; the result is checked.
         let fd = unsafe {
-            libc::socket(addr.family, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)
+            libc::socket(
+                addr.family,
+                libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+            )
         };
         if fd < 0 {
             return Err(Error::from_errno(last_errno(), "socket"));
@@ -351,7 +387,12 @@ impl Conn {
                 set_int_option(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1);
             }
             if options.keepidle > 0 {
-                set_int_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, options.keepidle as c_int);
+                set_int_option(
+                    fd,
+                    libc::IPPROTO_TCP,
+                    libc::TCP_KEEPIDLE,
+                    options.keepidle as c_int,
+                );
             }
         }
         if options.send_size > 0 {
@@ -361,7 +402,10 @@ impl Conn {
             set_int_option(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, options.recv_size);
         }
         if options.linger_off {
-            let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+            let linger = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
             // SAFETY: the option value points to a live linger struct of the length passed.
             unsafe {
                 libc::setsockopt(
@@ -376,7 +420,11 @@ impl Conn {
         loop {
             // SAFETY: addr.storage holds addr.len valid bytes of a socket address.
             let rc = unsafe {
-                libc::connect(fd, &addr.storage as *const sockaddr_storage as *const libc::sockaddr, addr.len)
+                libc::connect(
+                    fd,
+                    &addr.storage as *const sockaddr_storage as *const libc::sockaddr,
+                    addr.len,
+                )
             };
             if rc == 0 {
                 break;
@@ -388,7 +436,11 @@ impl Conn {
                     if connect_timeout_ms == 0 {
                         return Err(Error::new(MEMCACHED_TIMEOUT, "connect: timed out"));
                     }
-                    let wait = if connect_timeout_ms < 0 { -1 } else { connect_timeout_ms };
+                    let wait = if connect_timeout_ms < 0 {
+                        -1
+                    } else {
+                        connect_timeout_ms
+                    };
                     poll_fd(fd, libc::POLLOUT, wait).map_err(|f| f.into_error("connect"))?;
                     let mut so_error: c_int = 0;
                     let mut len = std::mem::size_of::<c_int>() as socklen_t;
@@ -451,7 +503,12 @@ impl Conn {
             return;
         };
         if wanted != self.nodelay {
-            set_int_option(self.fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, wanted as c_int);
+            set_int_option(
+                self.fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                wanted as c_int,
+            );
             self.nodelay = wanted;
         }
     }
@@ -473,7 +530,13 @@ impl Conn {
         let mut len = std::mem::size_of::<c_int>() as socklen_t;
         // SAFETY: value and len are valid out-parameters of the sizes given.
         let rc = unsafe {
-            libc::getsockopt(self.fd, libc::SOL_SOCKET, option, &mut value as *mut c_int as *mut c_void, &mut len)
+            libc::getsockopt(
+                self.fd,
+                libc::SOL_SOCKET,
+                option,
+                &mut value as *mut c_int as *mut c_void,
+                &mut len,
+            )
         };
         if rc == 0 {
             value
@@ -489,7 +552,11 @@ impl Conn {
         let mut len = std::mem::size_of::<sockaddr_storage>() as socklen_t;
         // SAFETY: getsockname writes at most `len` bytes into storage.
         let rc = unsafe {
-            libc::getsockname(self.fd, &mut storage as *mut sockaddr_storage as *mut libc::sockaddr, &mut len)
+            libc::getsockname(
+                self.fd,
+                &mut storage as *mut sockaddr_storage as *mut libc::sockaddr,
+                &mut len,
+            )
         };
         if rc != 0 {
             return 0;
@@ -497,12 +564,14 @@ impl Conn {
         match storage.ss_family as c_int {
             libc::AF_INET => {
                 // SAFETY: the family says the storage holds a sockaddr_in.
-                let sin = unsafe { &*(&storage as *const sockaddr_storage as *const libc::sockaddr_in) };
+                let sin =
+                    unsafe { &*(&storage as *const sockaddr_storage as *const libc::sockaddr_in) };
                 u16::from_be(sin.sin_port)
             }
             libc::AF_INET6 => {
                 // SAFETY: the family says the storage holds a sockaddr_in6.
-                let sin6 = unsafe { &*(&storage as *const sockaddr_storage as *const libc::sockaddr_in6) };
+                let sin6 =
+                    unsafe { &*(&storage as *const sockaddr_storage as *const libc::sockaddr_in6) };
                 u16::from_be(sin6.sin6_port)
             }
             _ => 0,
@@ -521,7 +590,12 @@ impl Conn {
         let mut byte = 0u8;
         // SAFETY: one writable byte is passed with length 1.
         let n = unsafe {
-            libc::recv(self.fd, &mut byte as *mut u8 as *mut c_void, 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+            libc::recv(
+                self.fd,
+                &mut byte as *mut u8 as *mut c_void,
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
         };
         n < 0 && matches!(last_errno(), libc::EAGAIN | libc::EINTR)
     }
@@ -529,14 +603,20 @@ impl Conn {
     /// Sends every byte of `parts` in order, within `deadline`.
     pub fn send_all(&mut self, parts: &[&[u8]], deadline: &Deadline) -> Result<(), IoFailure> {
         // Common case: everything leaves in one sendmsg.
-        let mut iov = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; 4];
+        let mut iov = [libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        }; 4];
         let mut count = 0;
         let mut total = 0;
         for part in parts.iter().filter(|p| !p.is_empty()) {
             if count == iov.len() {
                 return self.send_all_slow(parts, deadline);
             }
-            iov[count] = libc::iovec { iov_base: part.as_ptr() as *mut c_void, iov_len: part.len() };
+            iov[count] = libc::iovec {
+                iov_base: part.as_ptr() as *mut c_void,
+                iov_len: part.len(),
+            };
             count += 1;
             total += part.len();
         }
@@ -566,7 +646,12 @@ impl Conn {
     }
 
     /// Sends what is left of `parts` after the first `done` bytes went out.
-    fn send_remaining(&mut self, parts: &[&[u8]], mut done: usize, deadline: &Deadline) -> Result<(), IoFailure> {
+    fn send_remaining(
+        &mut self,
+        parts: &[&[u8]],
+        mut done: usize,
+        deadline: &Deadline,
+    ) -> Result<(), IoFailure> {
         let mut rest: Vec<&[u8]> = Vec::with_capacity(parts.len());
         for part in parts {
             if done >= part.len() {
@@ -591,7 +676,10 @@ impl Conn {
                 offset = 0;
                 continue;
             }
-            let mut iov: [libc::iovec; 8] = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; 8];
+            let mut iov: [libc::iovec; 8] = [libc::iovec {
+                iov_base: std::ptr::null_mut(),
+                iov_len: 0,
+            }; 8];
             let mut count = 0;
             for (i, part) in parts[index..].iter().enumerate() {
                 if count == iov.len() {
@@ -601,7 +689,10 @@ impl Conn {
                 if slice.is_empty() {
                     continue;
                 }
-                iov[count] = libc::iovec { iov_base: slice.as_ptr() as *mut c_void, iov_len: slice.len() };
+                iov[count] = libc::iovec {
+                    iov_base: slice.as_ptr() as *mut c_void,
+                    iov_len: slice.len(),
+                };
                 count += 1;
             }
             if count == 0 {
@@ -654,7 +745,12 @@ impl Conn {
         loop {
             // SAFETY: data is a valid readable slice for the length passed.
             let sent = unsafe {
-                libc::send(self.fd, data.as_ptr() as *const c_void, data.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
+                libc::send(
+                    self.fd,
+                    data.as_ptr() as *const c_void,
+                    data.len(),
+                    libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+                )
             };
             if sent >= 0 {
                 return Ok(sent as usize);
@@ -684,7 +780,12 @@ impl Conn {
     /// Receives more bytes into the read buffer. `first` is true for the first wait of a
     /// request, which may block in recv() itself; later waits poll with the time left.
     /// `wanted` is the total unconsumed length the caller needs, when known.
-    pub fn fill(&mut self, deadline: &Deadline, first: bool, wanted: Option<usize>) -> Result<usize, IoFailure> {
+    pub fn fill(
+        &mut self,
+        deadline: &Deadline,
+        first: bool,
+        wanted: Option<usize>,
+    ) -> Result<usize, IoFailure> {
         self.compact();
         let have = self.rbuf.len() - self.rpos;
         let step = match wanted {
@@ -705,7 +806,14 @@ impl Conn {
             let flags = if blocking_wait { 0 } else { libc::MSG_DONTWAIT };
             // SAFETY: `spare` is writable uninitialised capacity of the length passed; recv
             // initialises the bytes it reports.
-            let n = unsafe { libc::recv(self.fd, spare.as_mut_ptr() as *mut c_void, spare.len(), flags) };
+            let n = unsafe {
+                libc::recv(
+                    self.fd,
+                    spare.as_mut_ptr() as *mut c_void,
+                    spare.len(),
+                    flags,
+                )
+            };
             if n > 0 {
                 let len = self.rbuf.len() + n as usize;
                 // SAFETY: recv initialised `n` bytes right after the old length.
@@ -733,7 +841,14 @@ impl Conn {
         loop {
             let spare = self.rbuf.spare_capacity_mut();
             // SAFETY: as in `fill`.
-            let n = unsafe { libc::recv(self.fd, spare.as_mut_ptr() as *mut c_void, spare.len(), libc::MSG_DONTWAIT) };
+            let n = unsafe {
+                libc::recv(
+                    self.fd,
+                    spare.as_mut_ptr() as *mut c_void,
+                    spare.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
             if n > 0 {
                 let len = self.rbuf.len() + n as usize;
                 // SAFETY: recv initialised `n` bytes right after the old length.

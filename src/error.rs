@@ -17,11 +17,19 @@ pub struct Error {
 
 impl Error {
     pub fn new(code: memcached_return_t, detail: impl Into<String>) -> Error {
-        Error { code, errno: 0, detail: detail.into() }
+        Error {
+            code,
+            errno: 0,
+            detail: detail.into(),
+        }
     }
 
     pub fn code(code: memcached_return_t) -> Error {
-        Error { code, errno: 0, detail: String::new() }
+        Error {
+            code,
+            errno: 0,
+            detail: String::new(),
+        }
     }
 
     /// Builds the error for a failed system call from `errno`, mapping the errno values that
@@ -37,7 +45,11 @@ impl Error {
         };
         let mut detail = String::from(what);
         let _ = write!(detail, ": {}", std::io::Error::from_raw_os_error(errno));
-        Error { code, errno, detail }
+        Error {
+            code,
+            errno,
+            detail,
+        }
     }
 }
 
@@ -166,7 +178,11 @@ static STRERROR: [&str; 50] = [
 /// Returns the NUL-terminated text for a raw code; out-of-range codes get
 /// "INVALID memcached_return_t".
 pub fn strerror_bytes(raw: i32) -> &'static str {
-    let index = if (0..49).contains(&raw) { raw as usize } else { 49 };
+    let index = if (0..49).contains(&raw) {
+        raw as usize
+    } else {
+        49
+    };
     STRERROR[index]
 }
 
@@ -223,8 +239,14 @@ mod tests {
     fn strerror_table_matches_codes() {
         assert_eq!(strerror(MEMCACHED_SUCCESS), "SUCCESS");
         assert_eq!(strerror(MEMCACHED_NOTFOUND), "NOT FOUND");
-        assert_eq!(strerror(MEMCACHED_BAD_KEY_PROVIDED), "A BAD KEY WAS PROVIDED/CHARACTERS OUT OF RANGE");
-        assert_eq!(strerror(MEMCACHED_SERVER_MEMORY_ALLOCATION_FAILURE), "SERVER FAILED TO ALLOCATE OBJECT");
+        assert_eq!(
+            strerror(MEMCACHED_BAD_KEY_PROVIDED),
+            "A BAD KEY WAS PROVIDED/CHARACTERS OUT OF RANGE"
+        );
+        assert_eq!(
+            strerror(MEMCACHED_SERVER_MEMORY_ALLOCATION_FAILURE),
+            "SERVER FAILED TO ALLOCATE OBJECT"
+        );
         assert_eq!(strerror_bytes(49), "INVALID memcached_return_t\0");
         assert_eq!(strerror_bytes(-1), "INVALID memcached_return_t\0");
         assert_eq!(strerror_bytes(1000), "INVALID memcached_return_t\0");
@@ -244,7 +266,10 @@ mod tests {
         let mut record = ErrorRecord::default();
         record.record(&Error::code(MEMCACHED_NOTFOUND), None);
         assert!(record.code.is_none());
-        record.record(&Error::new(MEMCACHED_TIMEOUT, "read"), Some(("127.0.0.1", 11211)));
+        record.record(
+            &Error::new(MEMCACHED_TIMEOUT, "read"),
+            Some(("127.0.0.1", 11211)),
+        );
         assert_eq!(record.code, Some(MEMCACHED_TIMEOUT));
         let text = record.message.as_ref().unwrap().to_str().unwrap();
         assert_eq!(text, "A TIMEOUT OCCURRED: read (server 127.0.0.1:11211)");

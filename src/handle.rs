@@ -106,7 +106,13 @@ pub struct Allocators {
 
 impl Default for Allocators {
     fn default() -> Allocators {
-        Allocators { malloc: None, free: None, realloc: None, calloc: None, context: std::ptr::null_mut() }
+        Allocators {
+            malloc: None,
+            free: None,
+            realloc: None,
+            calloc: None,
+            context: std::ptr::null_mut(),
+        }
     }
 }
 
@@ -152,7 +158,10 @@ pub struct Handle {
 
 /// Current wall-clock time in whole seconds.
 pub fn now_seconds() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 impl Handle {
@@ -195,19 +204,100 @@ impl Handle {
     }
 
     pub fn namespace_bytes(&self) -> &[u8] {
-        self.namespace.as_ref().map(|ns| ns.as_bytes()).unwrap_or(&[])
+        self.namespace
+            .as_ref()
+            .map(|ns| ns.as_bytes())
+            .unwrap_or(&[])
     }
 
     /// Starts an operation: a new query id and an empty error record.
     pub fn begin(&mut self) {
         self.query_id += 1;
         self.error.clear();
+        if !self.owner.is_null() {
+            // SAFETY: `owner` is the memcached_st this state is attached to, alive while the
+            // state is; only the mirrored field is written.
+            unsafe { (*self.owner).query_id = self.query_id };
+        }
+    }
+
+    /// The `flags` bits of libmemcached's `memcached_st` for the current behaviors.
+    fn public_flags(&self) -> u16 {
+        let b = &self.behaviors;
+        let bits = [
+            b.auto_eject,
+            b.binary,
+            b.buffer_requests,
+            b.hash_with_namespace,
+            b.no_block,
+            !b.noreply,
+            b.randomize_replica_read,
+            b.support_cas,
+            b.tcp_nodelay,
+            b.sort_hosts,
+            b.use_udp,
+            b.verify_key,
+            b.tcp_keepalive,
+        ];
+        bits.iter()
+            .enumerate()
+            .fold(0, |flags, (bit, &on)| flags | (u16::from(on) << bit))
+    }
+
+    /// Writes the mirrored public fields (see `memcached_st`) into `st`.
+    pub fn publish_into(&self, st: &mut memcached_st) {
+        use memcached_server_distribution_t::*;
+        let b = &self.behaviors;
+        st.flags = self.public_flags().to_le_bytes();
+        st.distribution = match self.selector.distribution() {
+            1 => MEMCACHED_DISTRIBUTION_CONSISTENT,
+            2 => MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA,
+            3 => MEMCACHED_DISTRIBUTION_RANDOM,
+            4 => MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA_SPY,
+            5 => MEMCACHED_DISTRIBUTION_CONSISTENT_WEIGHTED,
+            6 => MEMCACHED_DISTRIBUTION_VIRTUAL_BUCKET,
+            _ => MEMCACHED_DISTRIBUTION_MODULA,
+        };
+        st.number_of_hosts = self.servers.len() as u32;
+        st.snd_timeout = b.snd_timeout;
+        st.rcv_timeout = b.rcv_timeout;
+        st.server_failure_limit = b.server_failure_limit;
+        st.server_timeout_limit = b.server_timeout_limit;
+        st.io_msg_watermark = b.io_msg_watermark;
+        st.io_bytes_watermark = b.io_bytes_watermark;
+        st.io_key_prefetch = b.io_key_prefetch;
+        st.tcp_keepidle = b.tcp_keepidle;
+        st.poll_timeout = b.poll_timeout;
+        st.connect_timeout = b.connect_timeout;
+        st.retry_timeout = b.retry_timeout;
+        st.dead_timeout = b.dead_timeout;
+        st.send_size = b.send_size;
+        st.recv_size = b.recv_size;
+        st.user_data = self.user_data;
+        st.query_id = self.query_id;
+        st.number_of_replicas = b.number_of_replicas;
+        st.on_clone = self.callbacks.on_clone;
+        st.on_cleanup = self.callbacks.on_cleanup;
+        st.get_key_failure = self.callbacks.get_failure;
+        st.delete_trigger = self.callbacks.delete_trigger;
+    }
+
+    /// Mirrors the public fields into the `memcached_st` this state belongs to.
+    pub fn publish(&self) {
+        if !self.owner.is_null() {
+            // SAFETY: `owner` is the memcached_st this state is attached to and alive while
+            // the state is; publish_into writes only the mirrored fields, never private_state.
+            unsafe { self.publish_into(&mut *self.owner) };
+        }
     }
 
     /// Records `error` (with the server it concerns) and returns its code.
     pub fn fail(&mut self, error: Error, server: Option<usize>) -> memcached_return_t {
-        let name = server.and_then(|i| self.servers.get(i)).map(|s| (s.name().to_owned(), s.port));
-        self.error.record(&error, name.as_ref().map(|(h, p)| (h.as_str(), *p)));
+        let name = server
+            .and_then(|i| self.servers.get(i))
+            .map(|s| (s.name().to_owned(), s.port));
+        self.error
+            .record(&error, name.as_ref().map(|(h, p)| (h.as_str(), *p)));
         if error.errno != 0 {
             // SAFETY: __errno_location returns this thread's errno slot.
             unsafe { *libc::__errno_location() = error.errno };
@@ -229,12 +319,20 @@ impl Handle {
         let auto_eject = self.behaviors.auto_eject;
         let now = now_seconds();
         // An ejected server whose time is up comes back, and its next request tries a connect.
-        for server in self.servers.iter_mut().filter(|s| s.ejected && s.next_retry <= now) {
+        for server in self
+            .servers
+            .iter_mut()
+            .filter(|s| s.ejected && s.next_retry <= now)
+        {
             server.ejected = false;
             server.state = ServerState::New;
         }
         self.next_rebuild = if auto_eject {
-            self.servers.iter().filter(|s| s.next_retry > now).map(|s| s.next_retry).min()
+            self.servers
+                .iter()
+                .filter(|s| s.next_retry > now)
+                .map(|s| s.next_retry)
+                .min()
         } else {
             None
         };
@@ -242,7 +340,11 @@ impl Handle {
         self.selector.rebuild(&points);
     }
 
-    pub fn points_of(servers: &[Box<memcached_instance_st>], only_live: bool, now: i64) -> Vec<ServerPoint<'_>> {
+    pub fn points_of(
+        servers: &[Box<memcached_instance_st>],
+        only_live: bool,
+        now: i64,
+    ) -> Vec<ServerPoint<'_>> {
         servers
             .iter()
             .map(|s| ServerPoint {
@@ -256,30 +358,50 @@ impl Handle {
 
     fn sort_servers(&mut self) {
         if self.behaviors.sort_hosts {
-            self.servers.sort_by(|a, b| a.hostname.as_bytes().cmp(b.hostname.as_bytes()).then(a.port.cmp(&b.port)));
+            self.servers.sort_by(|a, b| {
+                a.hostname
+                    .as_bytes()
+                    .cmp(b.hostname.as_bytes())
+                    .then(a.port.cmp(&b.port))
+            });
         }
     }
 
     /// Adds one server (memcached_server_add_with_weight and friends).
-    pub fn add_server(&mut self, hostname: &[u8], port: u16, weight: u32, kind: memcached_connection_t) {
+    pub fn add_server(
+        &mut self,
+        hostname: &[u8],
+        port: u16,
+        weight: u32,
+        kind: memcached_connection_t,
+    ) {
         let weight = if weight == 0 { 1 } else { weight };
-        self.servers.push(Box::new(memcached_instance_st::new(hostname, port, weight, kind)));
+        self.servers.push(Box::new(memcached_instance_st::new(
+            hostname, port, weight, kind,
+        )));
         self.sort_servers();
         let points = Self::points_of(&self.servers, self.behaviors.auto_eject, now_seconds());
         self.selector.server_added(weight, &points);
+        self.publish();
     }
 
     /// Appends copies of servers (memcached_server_push, memcached_push, clone).
-    pub fn push_servers(&mut self, servers: impl Iterator<Item = (Vec<u8>, u16, u32, memcached_connection_t)>) {
+    pub fn push_servers(
+        &mut self,
+        servers: impl Iterator<Item = (Vec<u8>, u16, u32, memcached_connection_t)>,
+    ) {
         let mut any_weighted = false;
         for (hostname, port, weight, kind) in servers {
             let weight = if weight == 0 { 1 } else { weight };
             any_weighted |= weight > 1;
-            self.servers.push(Box::new(memcached_instance_st::new(&hostname, port, weight, kind)));
+            self.servers.push(Box::new(memcached_instance_st::new(
+                &hostname, port, weight, kind,
+            )));
         }
         self.sort_servers();
         let points = Self::points_of(&self.servers, self.behaviors.auto_eject, now_seconds());
         self.selector.servers_pushed(any_weighted, &points);
+        self.publish();
     }
 
     /// Closes and removes every server (memcached_servers_reset).
@@ -290,6 +412,7 @@ impl Handle {
         self.last_disconnect = None;
         self.fetch = FetchState::default();
         self.next_rebuild = None;
+        self.publish();
     }
 
     /// Maps a key (or group key) to a server index, after the auto-eject rebuild check.
@@ -345,7 +468,11 @@ impl Handle {
     /// SOCKET_SEND_SIZE / SOCKET_RECV_SIZE as read back: the value set, or the kernel's buffer
     /// size on server 0's connection (0 when there is no server or it cannot be reached).
     pub fn socket_buffer_size(&mut self, option: libc::c_int) -> u64 {
-        let configured = if option == libc::SO_SNDBUF { self.behaviors.send_size } else { self.behaviors.recv_size };
+        let configured = if option == libc::SO_SNDBUF {
+            self.behaviors.send_size
+        } else {
+            self.behaviors.recv_size
+        };
         if configured > 0 {
             return configured as u64;
         }
@@ -400,7 +527,10 @@ impl Handle {
                 server.ejected = true;
                 self.record_disconnect(index);
                 self.rebuild();
-                return Err(Error::new(MEMCACHED_SERVER_MARKED_DEAD, "server reached its failure limit"));
+                return Err(Error::new(
+                    MEMCACHED_SERVER_MARKED_DEAD,
+                    "server reached its failure limit",
+                ));
             }
             server.state = ServerState::InTimeout;
             server.next_retry = server.next_retry.max(1);
@@ -413,7 +543,10 @@ impl Handle {
                 return Ok(true);
             }
             self.record_disconnect(index);
-            return Err(Error::new(MEMCACHED_SERVER_TEMPORARILY_DISABLED, "server is inside its retry window"));
+            return Err(Error::new(
+                MEMCACHED_SERVER_TEMPORARILY_DISABLED,
+                "server is inside its retry window",
+            ));
         }
         Ok(false)
     }
@@ -447,7 +580,11 @@ impl Handle {
     }
 
     /// As `connection`, with the current time supplied by the caller.
-    pub fn connection_at(&mut self, index: usize, now: std::time::Instant) -> Result<&mut Conn, Error> {
+    pub fn connection_at(
+        &mut self,
+        index: usize,
+        now: std::time::Instant,
+    ) -> Result<&mut Conn, Error> {
         let poll_timeout = self.behaviors.poll_timeout;
         let server = &mut self.servers[index];
         let keep = match server.conn.as_mut() {
@@ -469,20 +606,23 @@ impl Handle {
     fn connect(&mut self, index: usize) -> Result<(), Error> {
         let is_retry = self.connect_gate(index)?;
         let options = self.socket_options();
-        let (connect_timeout, poll_timeout) = (self.behaviors.connect_timeout, self.behaviors.poll_timeout);
+        let (connect_timeout, poll_timeout) =
+            (self.behaviors.connect_timeout, self.behaviors.poll_timeout);
         let result = self.connect_addresses(index, connect_timeout, poll_timeout, &options);
         match result {
             Ok(conn) => {
                 let server = &mut self.servers[index];
                 server.layout.fd = conn.fd();
-                server.layout.state = memcached_server_state_t::MEMCACHED_SERVER_STATE_CONNECTED as u32;
+                server.layout.state =
+                    memcached_server_state_t::MEMCACHED_SERVER_STATE_CONNECTED as u32;
                 server.conn = Some(conn);
                 server.state = ServerState::Connected;
                 server.failure_count = 0;
                 server.timeout_count = 0;
                 server.next_retry = 0;
                 if let Some((user, password)) = self.sasl.clone() {
-                    if let Err(error) = crate::ops::sasl_authenticate(self, index, &user, &password) {
+                    if let Err(error) = crate::ops::sasl_authenticate(self, index, &user, &password)
+                    {
                         self.servers[index].disconnect();
                         return Err(error);
                     }
@@ -516,7 +656,10 @@ impl Handle {
             return Conn::connect(&addr, connect_timeout, poll_timeout, options);
         }
         if server.kind == MEMCACHED_CONNECTION_UDP {
-            return Err(Error::new(MEMCACHED_NOT_SUPPORTED, "UDP servers are not supported"));
+            return Err(Error::new(
+                MEMCACHED_NOT_SUPPORTED,
+                "UDP servers are not supported",
+            ));
         }
         if server.addrs.is_none() {
             let name = server.name().to_owned();
@@ -593,7 +736,9 @@ impl Handle {
         copy.pool_max = self.pool_max;
         copy.config_file = self.config_file.clone();
         copy.push_servers(
-            self.servers.iter().map(|s| (s.hostname.as_bytes().to_vec(), s.port, s.weight, s.kind)),
+            self.servers
+                .iter()
+                .map(|s| (s.hostname.as_bytes().to_vec(), s.port, s.weight, s.kind)),
         );
         copy
     }

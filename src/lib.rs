@@ -18,4 +18,5 @@ pub mod ops;
 pub mod parse;
 pub mod protocol;
 pub mod result;
+pub mod sasl_compat;
 pub mod server;

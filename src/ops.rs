@@ -41,7 +41,10 @@ pub struct Found {
 }
 
 fn protocol_error(what: &str, error: crate::protocol::ProtocolError) -> Error {
-    Error::new(MEMCACHED_UNKNOWN_READ_FAILURE, format!("{what}: invalid reply from server ({error:?})"))
+    Error::new(
+        MEMCACHED_UNKNOWN_READ_FAILURE,
+        format!("{what}: invalid reply from server ({error:?})"),
+    )
 }
 
 /// Reads text replies until `on_reply` is done with them.
@@ -54,7 +57,8 @@ fn read_text<T>(
     loop {
         if conn.rpos == conn.rbuf.len() {
             // Nothing buffered: no reply can be complete yet.
-            conn.fill(deadline, first, None).map_err(|f| f.into_error("read"))?;
+            conn.fill(deadline, first, None)
+                .map_err(|f| f.into_error("read"))?;
             first = false;
         }
         match text::parse_reply(&conn.rbuf[conn.rpos..]) {
@@ -66,7 +70,8 @@ fn read_text<T>(
                 }
             }
             Ok(Parsed::Incomplete { needed }) => {
-                conn.fill(deadline, first, needed).map_err(|f| f.into_error("read"))?;
+                conn.fill(deadline, first, needed)
+                    .map_err(|f| f.into_error("read"))?;
                 first = false;
             }
             Err(error) => return Err(protocol_error("read", error)),
@@ -85,7 +90,8 @@ fn read_binary<T>(
     let mut first = true;
     loop {
         if conn.rpos == conn.rbuf.len() {
-            conn.fill(deadline, first, None).map_err(|f| f.into_error("read"))?;
+            conn.fill(deadline, first, None)
+                .map_err(|f| f.into_error("read"))?;
             first = false;
         }
         match binary::parse_response(&conn.rbuf[conn.rpos..]) {
@@ -101,7 +107,8 @@ fn read_binary<T>(
                 }
             }
             Ok(Parsed::Incomplete { needed }) => {
-                conn.fill(deadline, first, needed).map_err(|f| f.into_error("read"))?;
+                conn.fill(deadline, first, needed)
+                    .map_err(|f| f.into_error("read"))?;
                 first = false;
             }
             Err(error) => return Err(protocol_error("read", error)),
@@ -152,7 +159,10 @@ fn exchange_with<T>(
             0
         };
         let deadline = Deadline::after_ms_from(now, poll_timeout);
-        conn.prepare_write(queued.len() + request.len() + value.len() + trailer.len(), expects_reply);
+        conn.prepare_write(
+            queued.len() + request.len() + value.len() + trailer.len(),
+            expects_reply,
+        );
         let outcome = match conn.send_all(&[&queued, request, value, trailer], &deadline) {
             Ok(()) => read(conn, &deadline, opaque),
             Err(failure) => Err(failure.into_error("write")),
@@ -166,7 +176,8 @@ fn exchange_with<T>(
             Err(error) => {
                 let nothing_received = conn.received == received_before;
                 server.disconnect();
-                let stale = reused && nothing_received && error.code == MEMCACHED_CONNECTION_FAILURE;
+                let stale =
+                    reused && nothing_received && error.code == MEMCACHED_CONNECTION_FAILURE;
                 if attempt == 0 && stale {
                     continue;
                 }
@@ -180,7 +191,15 @@ fn exchange_with<T>(
 /// Sends the request in `h.scratch` without waiting for any reply (noreply and quiet requests).
 fn send_only(h: &mut Handle, index: usize, value: &[u8], trailer: &[u8]) -> Result<(), Error> {
     let mut request = std::mem::take(&mut h.scratch);
-    let outcome = exchange_with(h, index, &mut request, value, trailer, false, &mut |_, _, _| Ok(()));
+    let outcome = exchange_with(
+        h,
+        index,
+        &mut request,
+        value,
+        trailer,
+        false,
+        &mut |_, _, _| Ok(()),
+    );
     h.scratch = request;
     outcome
 }
@@ -199,14 +218,27 @@ pub fn check_servers(h: &Handle) -> Result<(), Error> {
         return Err(Error::new(MEMCACHED_NO_SERVERS, "no servers defined"));
     }
     if h.behaviors.use_udp {
-        return Err(Error::new(MEMCACHED_NOT_SUPPORTED, "the UDP transport (MEMCACHED_BEHAVIOR_USE_UDP) is not implemented"));
+        return Err(Error::new(
+            MEMCACHED_NOT_SUPPORTED,
+            "the UDP transport (MEMCACHED_BEHAVIOR_USE_UDP) is not implemented",
+        ));
     }
     Ok(())
 }
 
 fn check_key(h: &Handle, key: &[u8]) -> Result<(), Error> {
-    keycheck::check_key(key, h.namespace_bytes(), !h.behaviors.binary, h.behaviors.verify_key)
-        .map_err(|code| Error::new(code, describe_key_problem(key, h.namespace_bytes().len(), code)))
+    keycheck::check_key(
+        key,
+        h.namespace_bytes(),
+        !h.behaviors.binary,
+        h.behaviors.verify_key,
+    )
+    .map_err(|code| {
+        Error::new(
+            code,
+            describe_key_problem(key, h.namespace_bytes().len(), code),
+        )
+    })
 }
 
 fn describe_key_problem(key: &[u8], ns_len: usize, code: memcached_return_t) -> String {
@@ -215,7 +247,10 @@ fn describe_key_problem(key: &[u8], ns_len: usize, code: memcached_return_t) -> 
     } else if key.len() > 250 {
         format!("the key is {} bytes long, the maximum is 250", key.len())
     } else if key.len() + ns_len > 250 {
-        format!("namespace and key are {} bytes long together, the maximum is 250", key.len() + ns_len)
+        format!(
+            "namespace and key are {} bytes long together, the maximum is 250",
+            key.len() + ns_len
+        )
     } else if code == MEMCACHED_BAD_KEY_PROVIDED {
         "the key contains bytes the text protocol cannot carry (space, control or non-printable characters)".into()
     } else {
@@ -224,7 +259,11 @@ fn describe_key_problem(key: &[u8], ns_len: usize, code: memcached_return_t) -> 
 }
 
 /// Finishes an operation: records a failure on the handle and returns the code.
-pub fn finish(h: &mut Handle, outcome: Result<memcached_return_t, Error>, server: Option<usize>) -> memcached_return_t {
+pub fn finish(
+    h: &mut Handle,
+    outcome: Result<memcached_return_t, Error>,
+    server: Option<usize>,
+) -> memcached_return_t {
     match outcome {
         Ok(code) => {
             if crate::error::is_fatal(code) || code == MEMCACHED_CLIENT_ERROR {
@@ -292,11 +331,39 @@ fn encode_storage(
     h.scratch.clear();
     if h.behaviors.binary {
         let extras = binary::storage_extras(flags, expiration as u32);
-        let extras: &[u8] = if matches!(verb, Verb::Append | Verb::Prepend) { &[] } else { &extras };
-        binary::encode_request(&mut h.scratch, binary_storage_opcode(verb, quiet), 0, cas, extras, ns, key, value_len)
-            .map_err(|_| Error::new(MEMCACHED_E2BIG, "the value is too large for the binary protocol"))?;
+        let extras: &[u8] = if matches!(verb, Verb::Append | Verb::Prepend) {
+            &[]
+        } else {
+            &extras
+        };
+        binary::encode_request(
+            &mut h.scratch,
+            binary_storage_opcode(verb, quiet),
+            0,
+            cas,
+            extras,
+            ns,
+            key,
+            value_len,
+        )
+        .map_err(|_| {
+            Error::new(
+                MEMCACHED_E2BIG,
+                "the value is too large for the binary protocol",
+            )
+        })?;
     } else {
-        text::encode_storage(&mut h.scratch, text_verb(verb), ns, key, flags, expiration, value_len, cas, quiet);
+        text::encode_storage(
+            &mut h.scratch,
+            text_verb(verb),
+            ns,
+            key,
+            flags,
+            expiration,
+            value_len,
+            cas,
+            quiet,
+        );
     }
     Ok(())
 }
@@ -305,7 +372,10 @@ fn storage_reply_text(reply: TextReply<'_>) -> Result<Step<memcached_return_t>, 
     Ok(Step::Done(match reply {
         TextReply::Stored => MEMCACHED_SUCCESS,
         TextReply::ClientError(message) => {
-            return Err(Error::new(MEMCACHED_CLIENT_ERROR, String::from_utf8_lossy(message).into_owned()))
+            return Err(Error::new(
+                MEMCACHED_CLIENT_ERROR,
+                String::from_utf8_lossy(message).into_owned(),
+            ))
         }
         other => text::reply_code(&other),
     }))
@@ -333,7 +403,9 @@ pub fn store(
     let index = h.pick_server(group.unwrap_or(key));
     let buffered = h.behaviors.buffer_requests && verb == Verb::Set;
     let quiet = h.behaviors.noreply || buffered;
-    let outcome = store_on(h, index, verb, key, value, expiration, flags, cas, quiet, buffered);
+    let outcome = store_on(
+        h, index, verb, key, value, expiration, flags, cas, quiet, buffered,
+    );
     if verb == Verb::Set && h.behaviors.binary && h.behaviors.number_of_replicas > 0 {
         write_replicas(h, index, key, value, expiration, flags);
     }
@@ -363,7 +435,10 @@ fn store_on(
         if value.len() as u64 > limit {
             return Err(Error::new(
                 MEMCACHED_E2BIG,
-                format!("the value is {} bytes long; the server stores at most {limit} (memcached -I)", value.len()),
+                format!(
+                    "the value is {} bytes long; the server stores at most {limit} (memcached -I)",
+                    value.len()
+                ),
             ));
         }
     }
@@ -386,7 +461,9 @@ fn store_on(
             read_binary(conn, deadline, Some(opaque), storage_reply_binary)
         })
     } else {
-        exchange(h, index, value, trailer, |conn, deadline, _| read_text(conn, deadline, storage_reply_text))
+        exchange(h, index, value, trailer, |conn, deadline, _| {
+            read_text(conn, deadline, storage_reply_text)
+        })
     }
 }
 
@@ -403,11 +480,17 @@ fn server_item_size_max(h: &mut Handle, index: usize) -> Result<u64, Error> {
     let mut limit = None;
     let code = stat_each_on(h, index, Some(b"settings"), |_, name, value| {
         if name == b"item_size_max" {
-            limit = std::str::from_utf8(value).ok().and_then(|v| v.trim().parse::<u64>().ok());
+            limit = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok());
         }
     })?;
     // A server that does not report its limit gets the default one.
-    let limit = if code == MEMCACHED_SUCCESS { limit.unwrap_or(DEFAULT_ITEM_SIZE_MAX as u64) } else { DEFAULT_ITEM_SIZE_MAX as u64 };
+    let limit = if code == MEMCACHED_SUCCESS {
+        limit.unwrap_or(DEFAULT_ITEM_SIZE_MAX as u64)
+    } else {
+        DEFAULT_ITEM_SIZE_MAX as u64
+    };
     if let Some(conn) = h.servers[index].conn.as_mut() {
         conn.item_size_max = Some(limit);
     }
@@ -424,7 +507,14 @@ fn replica_indexes(h: &Handle, primary: usize) -> impl Iterator<Item = usize> {
 /// Writes quiet copies of a set to the replica servers before returning, so the copies exist
 /// when the call returns (libmemcached only queues them until a later flush). Replica failures
 /// are ignored: the primary's reply is the call's result.
-fn write_replicas(h: &mut Handle, primary: usize, key: &[u8], value: &[u8], expiration: i64, flags: u32) {
+fn write_replicas(
+    h: &mut Handle,
+    primary: usize,
+    key: &[u8],
+    value: &[u8],
+    expiration: i64,
+    flags: u32,
+) {
     let replicas: Vec<usize> = replica_indexes(h, primary).collect();
     for index in replicas {
         if encode_storage(h, Verb::Set, key, value.len(), expiration, flags, 0, true).is_err() {
@@ -442,17 +532,29 @@ fn text_get_reply(
     reply: TextReply<'_>,
 ) -> Result<Step<memcached_return_t>, Error> {
     match reply {
-        TextReply::Value { data, flags, cas, .. } => {
+        TextReply::Value {
+            data, flags, cas, ..
+        } => {
             if found.is_none() {
                 let value = copy_value(memory, data)?;
-                *found = Some(Found { value, length: data.len(), flags, cas: cas.unwrap_or(0) });
+                *found = Some(Found {
+                    value,
+                    length: data.len(),
+                    flags,
+                    cas: cas.unwrap_or(0),
+                });
             }
             Ok(Step::More)
         }
-        TextReply::End => Ok(Step::Done(if found.is_some() { MEMCACHED_SUCCESS } else { MEMCACHED_NOTFOUND })),
-        TextReply::ClientError(message) => {
-            Err(Error::new(MEMCACHED_CLIENT_ERROR, String::from_utf8_lossy(message).into_owned()))
-        }
+        TextReply::End => Ok(Step::Done(if found.is_some() {
+            MEMCACHED_SUCCESS
+        } else {
+            MEMCACHED_NOTFOUND
+        })),
+        TextReply::ClientError(message) => Err(Error::new(
+            MEMCACHED_CLIENT_ERROR,
+            String::from_utf8_lossy(message).into_owned(),
+        )),
         other => Ok(Step::Done(text::reply_code(&other))),
     }
 }
@@ -464,12 +566,19 @@ fn copy_value(memory: &Memory, data: &[u8]) -> Result<*mut c_char, Error> {
     }
     let value = memory.copy_with_nul(data);
     if value.is_null() {
-        return Err(Error::new(MEMCACHED_MEMORY_ALLOCATION_FAILURE, "no memory for the value"));
+        return Err(Error::new(
+            MEMCACHED_MEMORY_ALLOCATION_FAILURE,
+            "no memory for the value",
+        ));
     }
     Ok(value)
 }
 
-fn get_on(h: &mut Handle, index: usize, key: &[u8]) -> Result<(memcached_return_t, Option<Found>), Error> {
+fn get_on(
+    h: &mut Handle,
+    index: usize,
+    key: &[u8],
+) -> Result<(memcached_return_t, Option<Found>), Error> {
     let memory = crate::ffi::memory_of_handle(h);
     let ns = h.namespace.as_ref().map_or(&[][..], |n| n.as_bytes());
     h.scratch.clear();
@@ -495,7 +604,9 @@ fn get_on(h: &mut Handle, index: usize, key: &[u8]) -> Result<(memcached_return_
     } else {
         text::encode_get(&mut h.scratch, h.behaviors.support_cas, ns, &[key]);
         exchange(h, index, b"", b"", |conn, deadline, _| {
-            read_text(conn, deadline, |reply| text_get_reply(&memory, &mut found, reply))
+            read_text(conn, deadline, |reply| {
+                text_get_reply(&memory, &mut found, reply)
+            })
         })
     };
     match code {
@@ -513,12 +624,20 @@ fn get_on(h: &mut Handle, index: usize, key: &[u8]) -> Result<(memcached_return_
 /// memcached_get / memcached_get_by_key. With replicas (binary protocol), the next copy is
 /// tried when a copy's server cannot be reached; a server's answer (hit or miss) is final, as
 /// in libmemcached. A key whose servers are all down gives a connection error, never NOTFOUND.
-pub fn get(h: &mut Handle, group: Option<&[u8]>, key: &[u8]) -> (memcached_return_t, Option<Found>) {
+pub fn get(
+    h: &mut Handle,
+    group: Option<&[u8]>,
+    key: &[u8],
+) -> (memcached_return_t, Option<Found>) {
     if let Err(error) = prologue(h, key) {
         return (h.fail(error, None), None);
     }
     let primary = h.pick_server(group.unwrap_or(key));
-    let replicas = if h.behaviors.binary { h.behaviors.number_of_replicas as usize } else { 0 };
+    let replicas = if h.behaviors.binary {
+        h.behaviors.number_of_replicas as usize
+    } else {
+        0
+    };
     let replicas = replicas.min(h.servers.len().saturating_sub(1));
     let start = if replicas > 0 && h.behaviors.randomize_replica_read {
         (h.next_random() as usize) % (replicas + 1)
@@ -530,7 +649,9 @@ pub fn get(h: &mut Handle, group: Option<&[u8]>, key: &[u8]) -> (memcached_retur
         let index = (primary + (start + level) % (replicas + 1)) % h.servers.len();
         match get_on(h, index, key) {
             Ok((MEMCACHED_SUCCESS, found)) => return (MEMCACHED_SUCCESS, found),
-            Ok((code, _)) if !crate::error::is_connection_class(code) => return (finish(h, Ok(code), Some(index)), None),
+            Ok((code, _)) if !crate::error::is_connection_class(code) => {
+                return (finish(h, Ok(code), Some(index)), None)
+            }
             Ok((code, _)) => last_error = Some((Error::code(code), index)),
             Err(error) => last_error = Some((error, index)),
         }
@@ -558,14 +679,24 @@ pub fn arithmetic(
         return (h.fail(error, None), None);
     }
     if initial.is_some() && !h.behaviors.binary {
-        let error = Error::new(MEMCACHED_INVALID_ARGUMENTS, "increment/decrement with an initial value needs the binary protocol");
+        let error = Error::new(
+            MEMCACHED_INVALID_ARGUMENTS,
+            "increment/decrement with an initial value needs the binary protocol",
+        );
         return (h.fail(error, None), Some(u64::MAX));
     }
     let index = h.pick_server(group.unwrap_or(key));
     let mut value = u64::MAX;
     let outcome = arithmetic_on(h, index, key, increment, delta, initial, &mut value);
     let code = finish(h, outcome, Some(index));
-    (code, Some(if code == MEMCACHED_SUCCESS { value } else { u64::MAX }))
+    (
+        code,
+        Some(if code == MEMCACHED_SUCCESS {
+            value
+        } else {
+            u64::MAX
+        }),
+    )
 }
 
 fn arithmetic_on(
@@ -622,9 +753,10 @@ fn arithmetic_on(
                     *value = number;
                     Ok(Step::Done(MEMCACHED_SUCCESS))
                 }
-                TextReply::ClientError(message) => {
-                    Err(Error::new(MEMCACHED_CLIENT_ERROR, String::from_utf8_lossy(message).into_owned()))
-                }
+                TextReply::ClientError(message) => Err(Error::new(
+                    MEMCACHED_CLIENT_ERROR,
+                    String::from_utf8_lossy(message).into_owned(),
+                )),
                 other => Ok(Step::Done(text::reply_code(&other))),
             })
         })
@@ -634,12 +766,20 @@ fn arithmetic_on(
 // ----- delete, touch, exist -----
 
 /// memcached_delete / memcached_delete_by_key.
-pub fn delete(h: &mut Handle, group: Option<&[u8]>, key: &[u8], expiration: i64) -> memcached_return_t {
+pub fn delete(
+    h: &mut Handle,
+    group: Option<&[u8]>,
+    key: &[u8],
+    expiration: i64,
+) -> memcached_return_t {
     if let Err(error) = prologue(h, key) {
         return h.fail(error, None);
     }
     if expiration != 0 {
-        let error = Error::new(MEMCACHED_INVALID_ARGUMENTS, "delete with an expiration is not supported by memcached");
+        let error = Error::new(
+            MEMCACHED_INVALID_ARGUMENTS,
+            "delete with an expiration is not supported by memcached",
+        );
         return h.fail(error, None);
     }
     let index = h.pick_server(group.unwrap_or(key));
@@ -666,11 +806,20 @@ pub fn delete(h: &mut Handle, group: Option<&[u8]>, key: &[u8], expiration: i64)
     code
 }
 
-fn delete_on(h: &mut Handle, index: usize, key: &[u8], quiet: bool) -> Result<memcached_return_t, Error> {
+fn delete_on(
+    h: &mut Handle,
+    index: usize,
+    key: &[u8],
+    quiet: bool,
+) -> Result<memcached_return_t, Error> {
     let ns = h.namespace.as_ref().map_or(&[][..], |n| n.as_bytes());
     h.scratch.clear();
     if h.behaviors.binary {
-        let op = if quiet { opcode::DELETEQ } else { opcode::DELETE };
+        let op = if quiet {
+            opcode::DELETEQ
+        } else {
+            opcode::DELETE
+        };
         binary::encode_request(&mut h.scratch, op, 0, 0, &[], ns, key, 0)
             .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
     } else {
@@ -687,14 +836,17 @@ fn delete_on(h: &mut Handle, index: usize, key: &[u8], quiet: bool) -> Result<me
 fn simple_exchange(h: &mut Handle, index: usize) -> Result<memcached_return_t, Error> {
     if h.behaviors.binary {
         exchange(h, index, b"", b"", |conn, deadline, opaque| {
-            read_binary(conn, deadline, Some(opaque), |reply| Ok(Step::Done(binary::status_code(reply.status))))
+            read_binary(conn, deadline, Some(opaque), |reply| {
+                Ok(Step::Done(binary::status_code(reply.status)))
+            })
         })
     } else {
         exchange(h, index, b"", b"", |conn, deadline, _| {
             read_text(conn, deadline, |reply| match reply {
-                TextReply::ClientError(message) => {
-                    Err(Error::new(MEMCACHED_CLIENT_ERROR, String::from_utf8_lossy(message).into_owned()))
-                }
+                TextReply::ClientError(message) => Err(Error::new(
+                    MEMCACHED_CLIENT_ERROR,
+                    String::from_utf8_lossy(message).into_owned(),
+                )),
                 other => Ok(Step::Done(text::reply_code(&other))),
             })
         })
@@ -702,7 +854,12 @@ fn simple_exchange(h: &mut Handle, index: usize) -> Result<memcached_return_t, E
 }
 
 /// memcached_touch / memcached_touch_by_key.
-pub fn touch(h: &mut Handle, group: Option<&[u8]>, key: &[u8], expiration: i64) -> memcached_return_t {
+pub fn touch(
+    h: &mut Handle,
+    group: Option<&[u8]>,
+    key: &[u8],
+    expiration: i64,
+) -> memcached_return_t {
     if let Err(error) = prologue(h, key) {
         return h.fail(error, None);
     }
@@ -711,7 +868,8 @@ pub fn touch(h: &mut Handle, group: Option<&[u8]>, key: &[u8], expiration: i64) 
     h.scratch.clear();
     if h.behaviors.binary {
         let extras = binary::touch_extras(expiration as u32);
-        if binary::encode_request(&mut h.scratch, opcode::TOUCH, 0, 0, &extras, ns, key, 0).is_err() {
+        if binary::encode_request(&mut h.scratch, opcode::TOUCH, 0, 0, &extras, ns, key, 0).is_err()
+        {
             return h.fail(Error::code(MEMCACHED_BAD_KEY_PROVIDED), None);
         }
     } else {
@@ -728,14 +886,26 @@ pub fn exist(h: &mut Handle, group: Option<&[u8]>, key: &[u8]) -> memcached_retu
         return h.fail(error, None);
     }
     let index = h.pick_server(group.unwrap_or(key));
-    let outcome = encode_storage(h, Verb::Add, key, 0, EXIST_PROBE_EXPIRATION as i64, 0, 0, false).and_then(|()| {
+    let outcome = encode_storage(
+        h,
+        Verb::Add,
+        key,
+        0,
+        EXIST_PROBE_EXPIRATION as i64,
+        0,
+        0,
+        false,
+    )
+    .and_then(|()| {
         let trailer: &[u8] = if h.behaviors.binary { b"" } else { b"\r\n" };
         let code = if h.behaviors.binary {
             exchange(h, index, b"", trailer, |conn, deadline, opaque| {
                 read_binary(conn, deadline, Some(opaque), storage_reply_binary)
             })?
         } else {
-            exchange(h, index, b"", trailer, |conn, deadline, _| read_text(conn, deadline, storage_reply_text))?
+            exchange(h, index, b"", trailer, |conn, deadline, _| {
+                read_text(conn, deadline, storage_reply_text)
+            })?
         };
         Ok(match code {
             MEMCACHED_SUCCESS => MEMCACHED_NOTFOUND,
@@ -758,7 +928,10 @@ pub fn mget(h: &mut Handle, group: Option<&[u8]>, keys: &[&[u8]]) -> memcached_r
         return h.fail(error, None);
     }
     if keys.is_empty() {
-        return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "no keys given"), None);
+        return h.fail(
+            Error::new(MEMCACHED_INVALID_ARGUMENTS, "no keys given"),
+            None,
+        );
     }
     for key in keys {
         if let Err(error) = check_key(h, key) {
@@ -826,7 +999,8 @@ fn send_mget(h: &mut Handle, index: usize, keys: &[&[u8]]) -> Result<(), Error> 
                 .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
         }
         conn.opaque = conn.opaque.wrapping_add(1);
-        let _ = binary::encode_request(&mut request, opcode::NOOP, conn.opaque, 0, &[], &[], &[], 0);
+        let _ =
+            binary::encode_request(&mut request, opcode::NOOP, conn.opaque, 0, &[], &[], &[], 0);
         h.fetch.end_opaque.push(conn.opaque);
         terminators = 1;
     } else {
@@ -852,13 +1026,19 @@ fn send_mget(h: &mut Handle, index: usize, keys: &[&[u8]]) -> Result<(), Error> 
 fn send_interleaved(conn: &mut Conn, data: &[u8], deadline: &Deadline) -> Result<(), Error> {
     let mut offset = 0;
     while offset < data.len() {
-        let sent = conn.send_nonblocking(&data[offset..]).map_err(|f| f.into_error("write"))?;
+        let sent = conn
+            .send_nonblocking(&data[offset..])
+            .map_err(|f| f.into_error("write"))?;
         offset += sent;
         if offset == data.len() {
             break;
         }
         if sent == 0 {
-            let mut fds = [libc::pollfd { fd: conn.fd(), events: libc::POLLIN | libc::POLLOUT, revents: 0 }];
+            let mut fds = [libc::pollfd {
+                fd: conn.fd(),
+                events: libc::POLLIN | libc::POLLOUT,
+                revents: 0,
+            }];
             crate::conn::poll_many(&mut fds, deadline).map_err(|f| f.into_error("write"))?;
             if fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
                 conn.fill_nonblocking().map_err(|f| f.into_error("read"))?;
@@ -884,7 +1064,11 @@ pub fn fetch_next(h: &mut Handle, r: &mut memcached_result_st) -> Result<bool, E
     let ns_len = h.namespace_bytes().len();
     let poll_timeout = h.behaviors.poll_timeout;
     while let Some(&index) = h.fetch.pending.first() {
-        let end_opaque = if binary { h.fetch.end_opaque.first().copied() } else { None };
+        let end_opaque = if binary {
+            h.fetch.end_opaque.first().copied()
+        } else {
+            None
+        };
         let server = &mut h.servers[index];
         let Some(conn) = server.conn.as_mut() else {
             h.fetch.pending.remove(0);
@@ -896,9 +1080,13 @@ pub fn fetch_next(h: &mut Handle, r: &mut memcached_result_st) -> Result<bool, E
         let deadline = Deadline::after_ms(poll_timeout);
         let mut terminators = server.fetch_terminators;
         let outcome = if binary {
-            read_binary(conn, &deadline, None, |reply| fetch_binary_reply(reply, end_opaque, ns_len, r))
+            read_binary(conn, &deadline, None, |reply| {
+                fetch_binary_reply(reply, end_opaque, ns_len, r)
+            })
         } else {
-            read_text(conn, &deadline, |reply| fetch_text_reply(reply, &mut terminators, ns_len, r))
+            read_text(conn, &deadline, |reply| {
+                fetch_text_reply(reply, &mut terminators, ns_len, r)
+            })
         };
         server.fetch_terminators = terminators;
         match outcome {
@@ -931,11 +1119,20 @@ pub fn fetch_next(h: &mut Handle, r: &mut memcached_result_st) -> Result<bool, E
     Ok(false)
 }
 
-fn fill_result(r: &mut memcached_result_st, key: &[u8], data: &[u8], flags: u32, cas: u64) -> Result<(), Error> {
+fn fill_result(
+    r: &mut memcached_result_st,
+    key: &[u8],
+    data: &[u8],
+    flags: u32,
+    cas: u64,
+) -> Result<(), Error> {
     result::reset(r);
     result::set_key(r, key);
     if !result::set_value(r, data) {
-        return Err(Error::new(MEMCACHED_MEMORY_ALLOCATION_FAILURE, "no memory for the value"));
+        return Err(Error::new(
+            MEMCACHED_MEMORY_ALLOCATION_FAILURE,
+            "no memory for the value",
+        ));
     }
     r.item_flags = flags;
     r.item_cas = cas;
@@ -949,7 +1146,12 @@ fn fetch_text_reply(
     r: &mut memcached_result_st,
 ) -> Result<Step<bool>, Error> {
     match reply {
-        TextReply::Value { key, flags, cas, data } => {
+        TextReply::Value {
+            key,
+            flags,
+            cas,
+            data,
+        } => {
             let key = key.get(ns_len..).unwrap_or(&[]);
             fill_result(r, key, data, flags, cas.unwrap_or(0))?;
             Ok(Step::Done(true))
@@ -962,7 +1164,10 @@ fn fetch_text_reply(
                 Ok(Step::More)
             }
         }
-        other => Err(Error::new(text::reply_code(&other), "unexpected reply to get")),
+        other => Err(Error::new(
+            text::reply_code(&other),
+            "unexpected reply to get",
+        )),
     }
 }
 
@@ -976,7 +1181,10 @@ fn fetch_binary_reply(
         opcode::NOOP if end_opaque.map_or(true, |o| o == reply.opaque) => Ok(Step::Done(false)),
         opcode::GETKQ | opcode::GETK if reply.status == 0 => {
             if reply.key.len() <= ns_len && ns_len > 0 {
-                return Err(Error::new(MEMCACHED_UNKNOWN_READ_FAILURE, "server returned a key shorter than the namespace"));
+                return Err(Error::new(
+                    MEMCACHED_UNKNOWN_READ_FAILURE,
+                    "server returned a key shorter than the namespace",
+                ));
             }
             let key = reply.key.get(ns_len..).unwrap_or(&[]);
             fill_result(r, key, reply.value, binary::flags_of(reply), reply.cas)?;
@@ -1032,10 +1240,21 @@ fn each_server(
 /// Parses "1.6.18" into the server's version bytes.
 fn store_version(h: &mut Handle, index: usize, version: &[u8]) {
     let mut parts = version.split(|&b| b == b'.').map(|part| {
-        let digits: Vec<u8> = part.iter().copied().take_while(u8::is_ascii_digit).collect();
-        std::str::from_utf8(&digits).ok().and_then(|d| d.parse::<u8>().ok()).unwrap_or(0)
+        let digits: Vec<u8> = part
+            .iter()
+            .copied()
+            .take_while(u8::is_ascii_digit)
+            .collect();
+        std::str::from_utf8(&digits)
+            .ok()
+            .and_then(|d| d.parse::<u8>().ok())
+            .unwrap_or(0)
     });
-    let (major, minor, micro) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    let (major, minor, micro) = (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    );
     h.servers[index].set_version(major, minor, micro);
 }
 
@@ -1117,24 +1336,45 @@ pub fn flush_buffers(h: &mut Handle) -> memcached_return_t {
 }
 
 /// Authenticates a fresh connection with SASL PLAIN (binary protocol).
-pub fn sasl_authenticate(h: &mut Handle, index: usize, user: &[u8], password: &[u8]) -> Result<(), Error> {
+pub fn sasl_authenticate(
+    h: &mut Handle,
+    index: usize,
+    user: &[u8],
+    password: &[u8],
+) -> Result<(), Error> {
     let mut request = Vec::with_capacity(64 + user.len() + password.len());
     let mut credentials = Vec::with_capacity(2 + user.len() + password.len());
     credentials.push(0);
     credentials.extend_from_slice(user);
     credentials.push(0);
     credentials.extend_from_slice(password);
-    binary::encode_request(&mut request, opcode::SASL_AUTH, 0, 0, &[], &[], b"PLAIN", credentials.len())
-        .map_err(|_| Error::new(MEMCACHED_AUTH_PROBLEM, "SASL credentials too long"))?;
+    binary::encode_request(
+        &mut request,
+        opcode::SASL_AUTH,
+        0,
+        0,
+        &[],
+        &[],
+        b"PLAIN",
+        credentials.len(),
+    )
+    .map_err(|_| Error::new(MEMCACHED_AUTH_PROBLEM, "SASL credentials too long"))?;
     let deadline = Deadline::after_ms(h.behaviors.poll_timeout);
-    let conn = h.servers[index].conn.as_mut().expect("called right after connecting");
-    conn.send_all(&[&request, &credentials], &deadline).map_err(|f| f.into_error("SASL authentication"))?;
-    let code = read_binary(conn, &deadline, None, |reply| Ok(Step::Done(binary::status_code(reply.status))))?;
+    let conn = h.servers[index]
+        .conn
+        .as_mut()
+        .expect("called right after connecting");
+    conn.send_all(&[&request, &credentials], &deadline)
+        .map_err(|f| f.into_error("SASL authentication"))?;
+    let code = read_binary(conn, &deadline, None, |reply| {
+        Ok(Step::Done(binary::status_code(reply.status)))
+    })?;
     match code {
         MEMCACHED_SUCCESS => Ok(()),
-        MEMCACHED_NOTFOUND | MEMCACHED_AUTH_FAILURE => {
-            Err(Error::new(MEMCACHED_AUTH_FAILURE, "SASL authentication was rejected"))
-        }
+        MEMCACHED_NOTFOUND | MEMCACHED_AUTH_FAILURE => Err(Error::new(
+            MEMCACHED_AUTH_FAILURE,
+            "SASL authentication was rejected",
+        )),
         other => Err(Error::new(other, "SASL authentication failed")),
     }
 }
@@ -1143,13 +1383,20 @@ pub fn sasl_authenticate(h: &mut Handle, index: usize, user: &[u8], password: &[
 /// line. Any failing server gives SOME_ERRORS (the array is still filled for the others),
 /// except that a text-protocol ERROR reply (an unknown statistics group) stops at once with
 /// INVALID_ARGUMENTS, as in libmemcached.
-pub fn stat_each(h: &mut Handle, args: Option<&[u8]>, mut on_stat: impl FnMut(usize, &[u8], &[u8])) -> memcached_return_t {
+pub fn stat_each(
+    h: &mut Handle,
+    args: Option<&[u8]>,
+    mut on_stat: impl FnMut(usize, &[u8], &[u8]),
+) -> memcached_return_t {
     let mut failures = 0;
     for index in 0..h.servers.len() {
         match stat_each_on(h, index, args, &mut on_stat) {
             Ok(MEMCACHED_SUCCESS) => {}
             Ok(MEMCACHED_INVALID_ARGUMENTS) if !h.behaviors.binary => {
-                let error = Error::new(MEMCACHED_INVALID_ARGUMENTS, "the server does not know this statistics group");
+                let error = Error::new(
+                    MEMCACHED_INVALID_ARGUMENTS,
+                    "the server does not know this statistics group",
+                );
                 return h.fail(error, Some(index));
             }
             Ok(code) => {
@@ -1178,8 +1425,17 @@ fn stat_each_on(
 ) -> Result<memcached_return_t, Error> {
     h.scratch.clear();
     if h.behaviors.binary {
-        binary::encode_request(&mut h.scratch, opcode::STAT, 0, 0, &[], &[], args.unwrap_or(&[]), 0)
-            .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
+        binary::encode_request(
+            &mut h.scratch,
+            opcode::STAT,
+            0,
+            0,
+            &[],
+            &[],
+            args.unwrap_or(&[]),
+            0,
+        )
+        .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
         exchange(h, index, b"", b"", |conn, deadline, opaque| {
             read_binary(conn, deadline, Some(opaque), |reply| {
                 if reply.status != 0 {
@@ -1227,12 +1483,19 @@ pub fn verbosity(h: &mut Handle, level: u32) -> memcached_return_t {
         let mut request = Vec::with_capacity(32);
         text::encode_verbosity(&mut request, level, false);
         let deadline = Deadline::after_ms(poll_timeout);
-        conn.send_all(&[&request], &deadline).map_err(|f| f.into_error("write"))?;
-        let code = read_text(&mut conn, &deadline, |reply| Ok(Step::Done(text::reply_code(&reply))))?;
+        conn.send_all(&[&request], &deadline)
+            .map_err(|f| f.into_error("write"))?;
+        let code = read_text(&mut conn, &deadline, |reply| {
+            Ok(Step::Done(text::reply_code(&reply)))
+        })?;
         let mut quit = Vec::with_capacity(8);
         text::encode_quit(&mut quit);
         let _ = conn.send_all(&[&quit], &deadline);
         conn.close();
-        Ok(if code == MEMCACHED_SUCCESS { MEMCACHED_SUCCESS } else { code })
+        Ok(if code == MEMCACHED_SUCCESS {
+            MEMCACHED_SUCCESS
+        } else {
+            code
+        })
     })
 }

@@ -29,10 +29,16 @@ fn strtoul(text: &[u8]) -> Option<u64> {
     }
     let mut value: u64 = 0;
     while i < text.len() && text[i].is_ascii_digit() {
-        value = value.checked_mul(10)?.checked_add(u64::from(text[i] - b'0'))?;
+        value = value
+            .checked_mul(10)?
+            .checked_add(u64::from(text[i] - b'0'))?;
         i += 1;
     }
-    Some(if negative { value.wrapping_neg() } else { value })
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 fn find(haystack: &[u8], byte: u8) -> Option<usize> {
@@ -45,7 +51,11 @@ fn parse_entry(entry: &[u8]) -> Option<ServerEntry> {
         _ => find(entry, b':'),
     };
     let Some(separator) = separator else {
-        return Some(ServerEntry { host: entry.to_vec(), port: 0, weight: 0 });
+        return Some(ServerEntry {
+            host: entry.to_vec(),
+            port: 0,
+            weight: 0,
+        });
     };
     let host = entry[..separator].to_vec();
     let rest = &entry[separator + 1..];
@@ -99,20 +109,37 @@ mod tests {
     use super::*;
 
     fn entry(host: &str, port: u16, weight: u32) -> ServerEntry {
-        ServerEntry { host: host.as_bytes().to_vec(), port, weight }
+        ServerEntry {
+            host: host.as_bytes().to_vec(),
+            port,
+            weight,
+        }
     }
 
     #[test]
     fn parses_hosts_ports_and_weights() {
         let parsed = parse_servers(b"10.0.0.1:11212, 10.0.0.2:11213:5,10.0.0.3 4").unwrap();
-        assert_eq!(parsed, vec![entry("10.0.0.1", 11212, 0), entry("10.0.0.2", 11213, 5), entry("10.0.0.3 4", 0, 0)]);
-        assert_eq!(parse_servers(b"host1:1234 7").unwrap(), vec![entry("host1", 1234, 7)]);
+        assert_eq!(
+            parsed,
+            vec![
+                entry("10.0.0.1", 11212, 0),
+                entry("10.0.0.2", 11213, 5),
+                entry("10.0.0.3 4", 0, 0)
+            ]
+        );
+        assert_eq!(
+            parse_servers(b"host1:1234 7").unwrap(),
+            vec![entry("host1", 1234, 7)]
+        );
     }
 
     #[test]
     fn keeps_ipv6_brackets() {
         let parsed = parse_servers(b"[::1]:11999, [fe80::1]").unwrap();
-        assert_eq!(parsed, vec![entry("[::1]", 11999, 0), entry("[fe80::1]", 0, 0)]);
+        assert_eq!(
+            parsed,
+            vec![entry("[::1]", 11999, 0), entry("[fe80::1]", 0, 0)]
+        );
         assert_eq!(parse_servers(b"::1").unwrap(), vec![entry("", 0, 1)]);
     }
 
@@ -121,12 +148,18 @@ mod tests {
         let parsed = parse_servers(b"a,  b").unwrap();
         assert_eq!(parsed, vec![entry("a", 0, 0), entry(" b", 0, 0)]);
         assert_eq!(parse_servers(b"a,").unwrap(), vec![entry("a", 0, 0)]);
-        assert_eq!(parse_servers(b",a").unwrap(), vec![entry("", 0, 0), entry("a", 0, 0)]);
+        assert_eq!(
+            parse_servers(b",a").unwrap(),
+            vec![entry("", 0, 0), entry("a", 0, 0)]
+        );
     }
 
     #[test]
     fn truncates_ports_and_rejects_overflow() {
-        assert_eq!(parse_servers(b"h:70000").unwrap(), vec![entry("h", 4464, 0)]);
+        assert_eq!(
+            parse_servers(b"h:70000").unwrap(),
+            vec![entry("h", 4464, 0)]
+        );
         assert_eq!(parse_servers(b"h:abc").unwrap(), vec![entry("h", 0, 0)]);
         assert_eq!(parse_servers(b"h:99999999999999999999999"), None);
     }
@@ -142,6 +175,9 @@ mod tests {
 
     #[test]
     fn unix_paths_lose_the_port() {
-        assert_eq!(parse_servers(b"/var/run/mc.sock:2").unwrap(), vec![entry("/var/run/mc.sock", 2, 0)]);
+        assert_eq!(
+            parse_servers(b"/var/run/mc.sock:2").unwrap(),
+            vec![entry("/var/run/mc.sock", 2, 0)]
+        );
     }
 }

@@ -97,7 +97,8 @@ pub fn append_value(r: &mut memcached_result_st, data: &[u8]) -> bool {
         let capacity = needed.max(r.value.current_size.saturating_mul(2)).max(32);
         let memory = memory_of(r);
         // SAFETY: the old buffer (or NULL) came from the same allocators.
-        let grown = unsafe { memory.realloc(r.value.string as *mut c_void, capacity) } as *mut c_char;
+        let grown =
+            unsafe { memory.realloc(r.value.string as *mut c_void, capacity) } as *mut c_char;
         if grown.is_null() {
             return false;
         }

@@ -55,7 +55,12 @@ const _: () = assert!(std::mem::offset_of!(InstanceLayout, root) == 160);
 const _: () = assert!(std::mem::offset_of!(InstanceLayout, hostname) == 16576);
 
 impl InstanceLayout {
-    fn new(hostname: &[u8], port: u16, weight: u32, kind: memcached_connection_t) -> InstanceLayout {
+    fn new(
+        hostname: &[u8],
+        port: u16,
+        weight: u32,
+        kind: memcached_connection_t,
+    ) -> InstanceLayout {
         // SAFETY: InstanceLayout holds only integers, a raw pointer and byte arrays, for which
         // all-zero bytes are valid.
         let mut layout: InstanceLayout = unsafe { std::mem::zeroed() };
@@ -66,7 +71,11 @@ impl InstanceLayout {
         layout.major_version = u8::MAX;
         layout.micro_version = u8::MAX;
         layout.minor_version = u8::MAX;
-        for (dst, &src) in layout.hostname.iter_mut().zip(hostname.iter().take(HOSTNAME_CAPACITY - 1)) {
+        for (dst, &src) in layout
+            .hostname
+            .iter_mut()
+            .zip(hostname.iter().take(HOSTNAME_CAPACITY - 1))
+        {
             *dst = src as libc::c_char;
         }
         layout
@@ -108,7 +117,12 @@ pub struct memcached_instance_st {
 }
 
 impl memcached_instance_st {
-    pub fn new(hostname: &[u8], port: u16, weight: u32, kind: memcached_connection_t) -> memcached_instance_st {
+    pub fn new(
+        hostname: &[u8],
+        port: u16,
+        weight: u32,
+        kind: memcached_connection_t,
+    ) -> memcached_instance_st {
         let bytes: Vec<u8> = hostname.iter().copied().take_while(|&b| b != 0).collect();
         memcached_instance_st {
             layout: InstanceLayout::new(&bytes, port, weight, kind),
@@ -160,7 +174,8 @@ impl memcached_instance_st {
         // As in libmemcached, every close ends a retry window too.
         self.state = ServerState::New;
         self.set_version(u8::MAX, u8::MAX, u8::MAX);
-        self.layout.state = crate::ffi::types::memcached_server_state_t::MEMCACHED_SERVER_STATE_NEW as u32;
+        self.layout.state =
+            crate::ffi::types::memcached_server_state_t::MEMCACHED_SERVER_STATE_NEW as u32;
         self.layout.fd = -1;
     }
 
@@ -202,12 +217,21 @@ pub fn init_list_element(
     element.minor_version = u8::MAX;
     element.micro_version = u8::MAX;
     element.version = u32::MAX;
-    for (dst, &src) in element.hostname.iter_mut().zip(hostname.iter().take(HOSTNAME_CAPACITY - 1)) {
+    for (dst, &src) in element
+        .hostname
+        .iter_mut()
+        .zip(hostname.iter().take(HOSTNAME_CAPACITY - 1))
+    {
         *dst = src as libc::c_char;
     }
 }
 
 /// Reads the hostname of a list element (up to its NUL, never past the field).
 pub fn list_element_hostname(element: &memcached_server_st) -> Vec<u8> {
-    element.hostname.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect()
+    element
+        .hostname
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect()
 }

@@ -280,16 +280,25 @@ typedef enum hashkit_distribution_t {
   HASHKIT_DISTRIBUTION_MAX = 3,
 } hashkit_distribution_t;
 
-// `memcached_st` (696 bytes, the size of libmemcached 1.1.4's handle).
-//
-// Callers may place it in their own storage and pass that to `memcached_create`. The bytes
-// hold a private pointer to the library's state; only `options` (bit 0: the struct itself was
-// allocated by the library) has the position and meaning of libmemcached's field.
-typedef struct memcached_st {
-  uint64_t private_state[86];
+// `hashkit_hash_fn`: a key hash function with its context pointer.
+typedef uint32_t (*hashkit_hash_fn)(const char *key, size_t key_length, void *context);
+
+// One hash function slot of a `hashkit_st`.
+typedef struct hashkit_function_st {
+  hashkit_hash_fn function;
+  void *context;
+} hashkit_function_st;
+
+// `hashkit_st` (48 bytes): a key hash and a distribution hash.
+typedef struct hashkit_st {
+  struct hashkit_function_st base_hash;
+  struct hashkit_function_st distribution_hash;
+  // Bit 0: `is_base_same_distributed`.
+  uint8_t flags;
+  // Bit 0: `is_allocated`.
   uint8_t options;
-  uint8_t private_reserved[7];
-} memcached_st;
+  void *_key;
+} hashkit_st;
 
 // `memcached_string_st` (40 bytes): a growable byte buffer owned by a result.
 typedef struct memcached_string_st {
@@ -315,6 +324,109 @@ typedef struct memcached_result_st {
   // Bit 0: `is_allocated` (the library allocated the struct), bit 1: `is_initialized`.
   uint8_t options;
 } memcached_result_st;
+
+// `memcached_calloc_fn`.
+typedef void *(*memcached_calloc_fn)(const struct memcached_st *ptr,
+                                     size_t nelem,
+                                     size_t elsize,
+                                     void *context);
+
+// `memcached_free_fn`.
+typedef void (*memcached_free_fn)(const struct memcached_st *ptr, void *mem, void *context);
+
+// `memcached_malloc_fn`.
+typedef void *(*memcached_malloc_fn)(const struct memcached_st *ptr, size_t size, void *context);
+
+// `memcached_realloc_fn`.
+typedef void *(*memcached_realloc_fn)(const struct memcached_st *ptr,
+                                      void *mem,
+                                      size_t size,
+                                      void *context);
+
+// `struct memcached_allocator_t` (40 bytes): the memory functions of a handle.
+typedef struct memcached_allocator_t {
+  memcached_calloc_fn calloc;
+  memcached_free_fn free;
+  memcached_malloc_fn malloc;
+  memcached_realloc_fn realloc;
+  void *context;
+} memcached_allocator_t;
+
+// `memcached_clone_fn`: called at the end of `memcached_clone`.
+typedef memcached_return_t (*memcached_clone_fn)(struct memcached_st *destination,
+                                                 const struct memcached_st *source);
+
+// `memcached_cleanup_fn`: called by `memcached_free`.
+typedef memcached_return_t (*memcached_cleanup_fn)(const struct memcached_st *ptr);
+
+// `memcached_trigger_key_fn`: the read-through callback of `MEMCACHED_CALLBACK_GET_FAILURE`.
+typedef memcached_return_t (*memcached_trigger_key_fn)(const struct memcached_st *ptr,
+                                                       const char *key,
+                                                       size_t key_length,
+                                                       struct memcached_result_st *result);
+
+// `memcached_trigger_delete_key_fn`: called after a successful delete.
+typedef memcached_return_t (*memcached_trigger_delete_key_fn)(const struct memcached_st *ptr,
+                                                              const char *key,
+                                                              size_t key_length);
+
+// `memcached_st` (696 bytes): libmemcached 1.1.4's handle, field for field at the same offsets.
+//
+// Callers may place it in their own storage and pass that to `memcached_create`. This library
+// keeps its state behind `private_state` (where libmemcached keeps its SASL settings) and
+// mirrors the scalar fields and the `flags` bits after every change, because programs built
+// from libmemcached's source tree (such as `memcslap`) read bits like `flags.binary_protocol`
+// directly. `servers`, `result`, `ketama`, `error_messages`, `_namespace` and `configure`
+// are not used and stay zero.
+typedef struct memcached_st {
+  // libmemcached's `state` bits; always zero here.
+  uint8_t state;
+  // libmemcached's `flags` bits as a little-endian 16-bit group: bit 0 auto_eject_hosts,
+  // 1 binary_protocol, 2 buffer_requests, 3 hash_with_namespace, 4 no_block, 5 reply,
+  // 6 randomize_replica_read, 7 support_cas, 8 tcp_nodelay, 9 use_sort_hosts, 10 use_udp,
+  // 11 verify_key, 12 tcp_keepalive.
+  uint8_t flags[2];
+  enum memcached_server_distribution_t distribution;
+  struct hashkit_st hashkit;
+  uint32_t server_info;
+  uint32_t number_of_hosts;
+  void *servers;
+  void *last_disconnected_server;
+  int32_t snd_timeout;
+  int32_t rcv_timeout;
+  uint32_t server_failure_limit;
+  uint32_t server_timeout_limit;
+  uint32_t io_msg_watermark;
+  uint32_t io_bytes_watermark;
+  uint32_t io_key_prefetch;
+  uint32_t tcp_keepidle;
+  int32_t poll_timeout;
+  int32_t connect_timeout;
+  int32_t retry_timeout;
+  int32_t dead_timeout;
+  int send_size;
+  int recv_size;
+  void *user_data;
+  uint64_t query_id;
+  uint32_t number_of_replicas;
+  struct memcached_result_st result;
+  uint64_t ketama[4];
+  void *virtual_bucket;
+  struct memcached_allocator_t allocators;
+  memcached_clone_fn on_clone;
+  memcached_cleanup_fn on_cleanup;
+  memcached_trigger_key_fn get_key_failure;
+  memcached_trigger_delete_key_fn delete_trigger;
+  void *callbacks;
+  // This library's state: a pointer and a tag (libmemcached's `sasl` group).
+  uint64_t private_state[2];
+  void *error_messages;
+  void *_namespace;
+  uint64_t configure[3];
+  // Bit 0: the struct itself was allocated by the library.
+  uint8_t options;
+  uint8_t private_reserved[7];
+} memcached_st;
 
 // `memcached_execute_fn`: called for each fetched result.
 typedef memcached_return_t (*memcached_execute_fn)(const struct memcached_st *ptr,
@@ -407,24 +519,6 @@ typedef memcached_return_t (*memcached_stat_fn)(const memcached_instance_st *ser
                                                 size_t value_length,
                                                 void *context);
 
-// `memcached_malloc_fn`.
-typedef void *(*memcached_malloc_fn)(const struct memcached_st *ptr, size_t size, void *context);
-
-// `memcached_free_fn`.
-typedef void (*memcached_free_fn)(const struct memcached_st *ptr, void *mem, void *context);
-
-// `memcached_realloc_fn`.
-typedef void *(*memcached_realloc_fn)(const struct memcached_st *ptr,
-                                      void *mem,
-                                      size_t size,
-                                      void *context);
-
-// `memcached_calloc_fn`.
-typedef void *(*memcached_calloc_fn)(const struct memcached_st *ptr,
-                                     size_t nelem,
-                                     size_t elsize,
-                                     void *context);
-
 // `memcached_analysis_st` (56 bytes): the summary made by `memcached_analyze`.
 typedef struct memcached_analysis_st {
   struct memcached_st *root;
@@ -444,26 +538,6 @@ typedef memcached_return_t (*memcached_dump_fn)(const struct memcached_st *ptr,
                                                 size_t key_length,
                                                 void *context);
 
-// `hashkit_hash_fn`: a key hash function with its context pointer.
-typedef uint32_t (*hashkit_hash_fn)(const char *key, size_t key_length, void *context);
-
-// One hash function slot of a `hashkit_st`.
-typedef struct hashkit_function_st {
-  hashkit_hash_fn function;
-  void *context;
-} hashkit_function_st;
-
-// `hashkit_st` (48 bytes): a key hash and a distribution hash.
-typedef struct hashkit_st {
-  struct hashkit_function_st base_hash;
-  struct hashkit_function_st distribution_hash;
-  // Bit 0: `is_base_same_distributed`.
-  uint8_t flags;
-  // Bit 0: `is_allocated`.
-  uint8_t options;
-  void *_key;
-} hashkit_st;
-
 typedef memcached_instance_st *memcached_server_instance_st;
 
 // Deprecated spellings kept by libmemcached 1.1 (`deprecated_types.h`).
@@ -479,14 +553,7 @@ typedef enum memcached_hash_t memcached_hash;
 
 typedef enum memcached_connection_t memcached_connection;
 
-// `memcached_clone_fn`: called at the end of `memcached_clone`.
-typedef memcached_return_t (*memcached_clone_fn)(struct memcached_st *destination,
-                                                 const struct memcached_st *source);
-
 typedef memcached_clone_fn memcached_clone_func;
-
-// `memcached_cleanup_fn`: called by `memcached_free`.
-typedef memcached_return_t (*memcached_cleanup_fn)(const struct memcached_st *ptr);
 
 typedef memcached_cleanup_fn memcached_cleanup_func;
 
@@ -494,18 +561,7 @@ typedef memcached_execute_fn memcached_execute_function;
 
 typedef memcached_server_fn memcached_server_function;
 
-// `memcached_trigger_key_fn`: the read-through callback of `MEMCACHED_CALLBACK_GET_FAILURE`.
-typedef memcached_return_t (*memcached_trigger_key_fn)(const struct memcached_st *ptr,
-                                                       const char *key,
-                                                       size_t key_length,
-                                                       struct memcached_result_st *result);
-
 typedef memcached_trigger_key_fn memcached_trigger_key;
-
-// `memcached_trigger_delete_key_fn`: called after a successful delete.
-typedef memcached_return_t (*memcached_trigger_delete_key_fn)(const struct memcached_st *ptr,
-                                                              const char *key,
-                                                              size_t key_length);
 
 typedef memcached_trigger_delete_key_fn memcached_trigger_delete_key;
 

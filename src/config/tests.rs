@@ -329,7 +329,7 @@ fn rejected_strings_exact_messages() {
         ("CSL_ERROR", "ERROR called directly"),
         ("--HASH=MD5 --HASH=CRC", "--HASH can only be set once"),
         ("--HASH=MD5 RESET --HASH=CRC", "--HASH can only be set once"),
-                (
+        (
             "--NAMESPACE=foo --NAMESPACE=bar",
             "--NAMESPACE can only be called once",
         ),
@@ -749,7 +749,22 @@ fn random_bytes_never_panic() {
 #[test]
 fn hsieh_hash_is_accepted() {
     let actions = parse(b"--HASH=HSIEH", &mut |_| Err("no files".into())).expect("HSIEH parses");
-    assert_eq!(actions, vec![Action::Behavior { behavior: 2, value: 7 }]);
-    let actions = parse(b"--DISTRIBUTION=modula,hsieh", &mut |_| Err("no files".into())).expect("parses");
-    assert_eq!(actions.last(), Some(&Action::Behavior { behavior: 17, value: 7 }));
+    assert_eq!(
+        actions,
+        vec![Action::Behavior {
+            behavior: 2,
+            value: 7
+        }]
+    );
+    let actions = parse(b"--DISTRIBUTION=modula,hsieh", &mut |_| {
+        Err("no files".into())
+    })
+    .expect("parses");
+    assert_eq!(
+        actions.last(),
+        Some(&Action::Behavior {
+            behavior: 17,
+            value: 7
+        })
+    );
 }

@@ -30,7 +30,10 @@ unsafe fn arithmetic(
     // SAFETY: caller contract.
     let Some(key) = (unsafe { bytes(key, key_length) }) else {
         h.begin();
-        return h.fail(Error::new(MEMCACHED_BAD_KEY_PROVIDED, "the key pointer is NULL"), None);
+        return h.fail(
+            Error::new(MEMCACHED_BAD_KEY_PROVIDED, "the key pointer is NULL"),
+            None,
+        );
     };
     // SAFETY: caller contract.
     let group = unsafe { bytes(group_key, group_key_length) }.filter(|g| !g.is_empty());
@@ -58,7 +61,19 @@ pub unsafe extern "C" fn memcached_increment(
     value: *mut u64,
 ) -> memcached_return_t {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { arithmetic(ptr, std::ptr::null(), 0, key, key_length, true, offset as u64, None, value) })
+    boundary(|| unsafe {
+        arithmetic(
+            ptr,
+            std::ptr::null(),
+            0,
+            key,
+            key_length,
+            true,
+            offset as u64,
+            None,
+            value,
+        )
+    })
 }
 
 /// Subtracts `offset` from a stored number (stopping at 0). As `memcached_increment`.
@@ -74,7 +89,19 @@ pub unsafe extern "C" fn memcached_decrement(
     value: *mut u64,
 ) -> memcached_return_t {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { arithmetic(ptr, std::ptr::null(), 0, key, key_length, false, offset as u64, None, value) })
+    boundary(|| unsafe {
+        arithmetic(
+            ptr,
+            std::ptr::null(),
+            0,
+            key,
+            key_length,
+            false,
+            offset as u64,
+            None,
+            value,
+        )
+    })
 }
 
 /// As `memcached_increment`, choosing the server by `group_key`.
@@ -92,7 +119,19 @@ pub unsafe extern "C" fn memcached_increment_by_key(
     value: *mut u64,
 ) -> memcached_return_t {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { arithmetic(ptr, group_key, group_key_length, key, key_length, true, offset, None, value) })
+    boundary(|| unsafe {
+        arithmetic(
+            ptr,
+            group_key,
+            group_key_length,
+            key,
+            key_length,
+            true,
+            offset,
+            None,
+            value,
+        )
+    })
 }
 
 /// As `memcached_decrement`, choosing the server by `group_key`.
@@ -110,7 +149,19 @@ pub unsafe extern "C" fn memcached_decrement_by_key(
     value: *mut u64,
 ) -> memcached_return_t {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { arithmetic(ptr, group_key, group_key_length, key, key_length, false, offset, None, value) })
+    boundary(|| unsafe {
+        arithmetic(
+            ptr,
+            group_key,
+            group_key_length,
+            key,
+            key_length,
+            false,
+            offset,
+            None,
+            value,
+        )
+    })
 }
 
 /// Increments, creating a missing key with `initial` (binary protocol only; the text protocol
@@ -130,7 +181,19 @@ pub unsafe extern "C" fn memcached_increment_with_initial(
 ) -> memcached_return_t {
     boundary(|| {
         // SAFETY: forwarded caller contract.
-        unsafe { arithmetic(ptr, std::ptr::null(), 0, key, key_length, true, offset, Some((initial, expiration)), value) }
+        unsafe {
+            arithmetic(
+                ptr,
+                std::ptr::null(),
+                0,
+                key,
+                key_length,
+                true,
+                offset,
+                Some((initial, expiration)),
+                value,
+            )
+        }
     })
 }
 
@@ -150,7 +213,19 @@ pub unsafe extern "C" fn memcached_decrement_with_initial(
 ) -> memcached_return_t {
     boundary(|| {
         // SAFETY: forwarded caller contract.
-        unsafe { arithmetic(ptr, std::ptr::null(), 0, key, key_length, false, offset, Some((initial, expiration)), value) }
+        unsafe {
+            arithmetic(
+                ptr,
+                std::ptr::null(),
+                0,
+                key,
+                key_length,
+                false,
+                offset,
+                Some((initial, expiration)),
+                value,
+            )
+        }
     })
 }
 
@@ -173,7 +248,17 @@ pub unsafe extern "C" fn memcached_increment_with_initial_by_key(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            arithmetic(ptr, group_key, group_key_length, key, key_length, true, offset, Some((initial, expiration)), value)
+            arithmetic(
+                ptr,
+                group_key,
+                group_key_length,
+                key,
+                key_length,
+                true,
+                offset,
+                Some((initial, expiration)),
+                value,
+            )
         }
     })
 }
@@ -197,7 +282,17 @@ pub unsafe extern "C" fn memcached_decrement_with_initial_by_key(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            arithmetic(ptr, group_key, group_key_length, key, key_length, false, offset, Some((initial, expiration)), value)
+            arithmetic(
+                ptr,
+                group_key,
+                group_key_length,
+                key,
+                key_length,
+                false,
+                offset,
+                Some((initial, expiration)),
+                value,
+            )
         }
     })
 }

@@ -20,11 +20,20 @@ fn behavior_from_raw(raw: memcached_behavior_raw) -> Option<memcached_behavior_t
 }
 
 fn deprecated(h: &mut Handle, what: &str) -> memcached_return_t {
-    h.fail(Error::new(MEMCACHED_DEPRECATED, format!("{what} is deprecated and has no effect")), None)
+    h.fail(
+        Error::new(
+            MEMCACHED_DEPRECATED,
+            format!("{what} is deprecated and has no effect"),
+        ),
+        None,
+    )
 }
 
 fn invalid(h: &mut Handle, what: &str) -> memcached_return_t {
-    h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, what.to_owned()), None)
+    h.fail(
+        Error::new(MEMCACHED_INVALID_ARGUMENTS, what.to_owned()),
+        None,
+    )
 }
 
 /// Applies one behavior to a handle (the body of memcached_behavior_set).
@@ -49,7 +58,11 @@ pub fn set_behavior(h: &mut Handle, flag: memcached_behavior_raw, data: u64) -> 
             }
         }
         MEMCACHED_BEHAVIOR_KETAMA => {
-            let points = Handle::points_of(&h.servers, h.behaviors.auto_eject, crate::handle::now_seconds());
+            let points = Handle::points_of(
+                &h.servers,
+                h.behaviors.auto_eject,
+                crate::handle::now_seconds(),
+            );
             h.selector.set_ketama(data, &points);
         }
         MEMCACHED_BEHAVIOR_SOCKET_SEND_SIZE => {
@@ -60,11 +73,17 @@ pub fn set_behavior(h: &mut Handle, flag: memcached_behavior_raw, data: u64) -> 
             b.recv_size = data as i32;
             h.reconnect_all();
         }
-        MEMCACHED_BEHAVIOR_CACHE_LOOKUPS => return deprecated(h, "MEMCACHED_BEHAVIOR_CACHE_LOOKUPS"),
+        MEMCACHED_BEHAVIOR_CACHE_LOOKUPS => {
+            return deprecated(h, "MEMCACHED_BEHAVIOR_CACHE_LOOKUPS")
+        }
         MEMCACHED_BEHAVIOR_SUPPORT_CAS => b.support_cas = on,
         MEMCACHED_BEHAVIOR_POLL_TIMEOUT => b.poll_timeout = data as i32,
         MEMCACHED_BEHAVIOR_DISTRIBUTION => {
-            let points = Handle::points_of(&h.servers, h.behaviors.auto_eject, crate::handle::now_seconds());
+            let points = Handle::points_of(
+                &h.servers,
+                h.behaviors.auto_eject,
+                crate::handle::now_seconds(),
+            );
             if h.selector.set_distribution(data, &points).is_err() {
                 return invalid(h, &format!("unknown distribution {data}"));
             }
@@ -90,7 +109,11 @@ pub fn set_behavior(h: &mut Handle, flag: memcached_behavior_raw, data: u64) -> 
         MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT => b.connect_timeout = data as i32,
         MEMCACHED_BEHAVIOR_RETRY_TIMEOUT => b.retry_timeout = data as i32,
         MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED => {
-            let points = Handle::points_of(&h.servers, h.behaviors.auto_eject, crate::handle::now_seconds());
+            let points = Handle::points_of(
+                &h.servers,
+                h.behaviors.auto_eject,
+                crate::handle::now_seconds(),
+            );
             h.selector.set_ketama_weighted(data, &points);
         }
         MEMCACHED_BEHAVIOR_KETAMA_HASH => {
@@ -134,7 +157,9 @@ pub fn set_behavior(h: &mut Handle, flag: memcached_behavior_raw, data: u64) -> 
             }
             h.reconnect_all();
         }
-        MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS | MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS => b.auto_eject = on,
+        MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS | MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS => {
+            b.auto_eject = on
+        }
         MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS => b.number_of_replicas = data as u32,
         MEMCACHED_BEHAVIOR_RANDOMIZE_REPLICA_READ => b.randomize_replica_read = on,
         MEMCACHED_BEHAVIOR_CORK => return deprecated(h, "MEMCACHED_BEHAVIOR_CORK"),
@@ -181,7 +206,9 @@ pub fn get_behavior(h: &mut Handle, flag: memcached_behavior_raw) -> u64 {
         MEMCACHED_BEHAVIOR_VERIFY_KEY => b.verify_key as u64,
         MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT => b.connect_timeout as u64,
         MEMCACHED_BEHAVIOR_RETRY_TIMEOUT => b.retry_timeout as u64,
-        MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED => (h.selector.is_weighted() && h.selector.is_consistent()) as u64,
+        MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED => {
+            (h.selector.is_weighted() && h.selector.is_consistent()) as u64
+        }
         MEMCACHED_BEHAVIOR_KETAMA_HASH => h.selector.distribution_hash() as u64,
         MEMCACHED_BEHAVIOR_BINARY_PROTOCOL => b.binary as u64,
         MEMCACHED_BEHAVIOR_SND_TIMEOUT => b.snd_timeout as u64,
@@ -193,7 +220,9 @@ pub fn get_behavior(h: &mut Handle, flag: memcached_behavior_raw) -> u64 {
         MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY => b.hash_with_namespace as u64,
         MEMCACHED_BEHAVIOR_NOREPLY => b.noreply as u64,
         MEMCACHED_BEHAVIOR_USE_UDP => b.use_udp as u64,
-        MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS | MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS => b.auto_eject as u64,
+        MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS | MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS => {
+            b.auto_eject as u64
+        }
         MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS => b.number_of_replicas as u64,
         MEMCACHED_BEHAVIOR_RANDOMIZE_REPLICA_READ => b.randomize_replica_read as u64,
         MEMCACHED_BEHAVIOR_CORK => 1,
@@ -222,7 +251,11 @@ pub unsafe extern "C" fn memcached_behavior_set(
     boundary(|| {
         // SAFETY: caller contract.
         match unsafe { handle_of(ptr) } {
-            Some(h) => set_behavior(h, flag, data),
+            Some(h) => {
+                let code = set_behavior(h, flag, data);
+                h.publish();
+                code
+            }
             None => MEMCACHED_INVALID_ARGUMENTS,
         }
     })
@@ -234,7 +267,10 @@ pub unsafe extern "C" fn memcached_behavior_set(
 /// # Safety
 /// `ptr` is NULL or a valid handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_behavior_get(ptr: *mut memcached_st, flag: memcached_behavior_raw) -> u64 {
+pub unsafe extern "C" fn memcached_behavior_get(
+    ptr: *mut memcached_st,
+    flag: memcached_behavior_raw,
+) -> u64 {
     boundary(|| {
         // SAFETY: caller contract.
         match unsafe { handle_of(ptr) } {
@@ -262,7 +298,9 @@ pub unsafe extern "C" fn memcached_behavior_set_distribution(
 /// # Safety
 /// `ptr` is NULL or a valid handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_behavior_get_distribution(ptr: *mut memcached_st) -> memcached_server_distribution_t {
+pub unsafe extern "C" fn memcached_behavior_get_distribution(
+    ptr: *mut memcached_st,
+) -> memcached_server_distribution_t {
     use memcached_server_distribution_t::*;
     boundary(|| {
         // SAFETY: caller contract.
@@ -306,7 +344,10 @@ fn hash_from_number(value: u32) -> memcached_hash_t {
 /// # Safety
 /// `ptr` is NULL or a valid handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_behavior_set_key_hash(ptr: *mut memcached_st, kind: memcached_hash_raw) -> memcached_return_t {
+pub unsafe extern "C" fn memcached_behavior_set_key_hash(
+    ptr: *mut memcached_st,
+    kind: memcached_hash_raw,
+) -> memcached_return_t {
     // SAFETY: forwarded caller contract.
     unsafe { memcached_behavior_set(ptr, MEMCACHED_BEHAVIOR_HASH as i32, kind as u64) }
 }
@@ -316,7 +357,9 @@ pub unsafe extern "C" fn memcached_behavior_set_key_hash(ptr: *mut memcached_st,
 /// # Safety
 /// `ptr` is NULL or a valid handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_behavior_get_key_hash(ptr: *mut memcached_st) -> memcached_hash_t {
+pub unsafe extern "C" fn memcached_behavior_get_key_hash(
+    ptr: *mut memcached_st,
+) -> memcached_hash_t {
     boundary(|| {
         // SAFETY: caller contract.
         match unsafe { handle_of(ptr) } {
@@ -344,7 +387,9 @@ pub unsafe extern "C" fn memcached_behavior_set_distribution_hash(
 /// # Safety
 /// `ptr` is NULL or a valid handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_behavior_get_distribution_hash(ptr: *mut memcached_st) -> memcached_hash_t {
+pub unsafe extern "C" fn memcached_behavior_get_distribution_hash(
+    ptr: *mut memcached_st,
+) -> memcached_hash_t {
     // SAFETY: forwarded caller contract.
     unsafe { memcached_behavior_get_key_hash(ptr) }
 }
@@ -354,41 +399,76 @@ macro_rules! names_table {
 }
 
 static BEHAVIOR_NAMES: &[&str] = names_table!(
-    "MEMCACHED_BEHAVIOR_NO_BLOCK", "MEMCACHED_BEHAVIOR_TCP_NODELAY", "MEMCACHED_BEHAVIOR_HASH",
-    "MEMCACHED_BEHAVIOR_KETAMA", "MEMCACHED_BEHAVIOR_SOCKET_SEND_SIZE", "MEMCACHED_BEHAVIOR_SOCKET_RECV_SIZE",
-    "MEMCACHED_BEHAVIOR_CACHE_LOOKUPS", "MEMCACHED_BEHAVIOR_SUPPORT_CAS", "MEMCACHED_BEHAVIOR_POLL_TIMEOUT",
-    "MEMCACHED_BEHAVIOR_DISTRIBUTION", "MEMCACHED_BEHAVIOR_BUFFER_REQUESTS", "MEMCACHED_BEHAVIOR_USER_DATA",
-    "MEMCACHED_BEHAVIOR_SORT_HOSTS", "MEMCACHED_BEHAVIOR_VERIFY_KEY", "MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT",
-    "MEMCACHED_BEHAVIOR_RETRY_TIMEOUT", "MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED", "MEMCACHED_BEHAVIOR_KETAMA_HASH",
-    "MEMCACHED_BEHAVIOR_BINARY_PROTOCOL", "MEMCACHED_BEHAVIOR_SND_TIMEOUT", "MEMCACHED_BEHAVIOR_RCV_TIMEOUT",
-    "MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT", "MEMCACHED_BEHAVIOR_IO_MSG_WATERMARK",
-    "MEMCACHED_BEHAVIOR_IO_BYTES_WATERMARK", "MEMCACHED_BEHAVIOR_IO_KEY_PREFETCH",
-    "MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY", "MEMCACHED_BEHAVIOR_NOREPLY", "MEMCACHED_BEHAVIOR_USE_UDP",
-    "MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS", "MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS",
-    "MEMCACHED_BEHAVIOR_RANDOMIZE_REPLICA_READ", "MEMCACHED_BEHAVIOR_CORK", "MEMCACHED_BEHAVIOR_TCP_KEEPALIVE",
-    "MEMCACHED_BEHAVIOR_TCP_KEEPIDLE", "MEMCACHED_BEHAVIOR_LOAD_FROM_FILE",
-    "MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS", "MEMCACHED_BEHAVIOR_DEAD_TIMEOUT",
+    "MEMCACHED_BEHAVIOR_NO_BLOCK",
+    "MEMCACHED_BEHAVIOR_TCP_NODELAY",
+    "MEMCACHED_BEHAVIOR_HASH",
+    "MEMCACHED_BEHAVIOR_KETAMA",
+    "MEMCACHED_BEHAVIOR_SOCKET_SEND_SIZE",
+    "MEMCACHED_BEHAVIOR_SOCKET_RECV_SIZE",
+    "MEMCACHED_BEHAVIOR_CACHE_LOOKUPS",
+    "MEMCACHED_BEHAVIOR_SUPPORT_CAS",
+    "MEMCACHED_BEHAVIOR_POLL_TIMEOUT",
+    "MEMCACHED_BEHAVIOR_DISTRIBUTION",
+    "MEMCACHED_BEHAVIOR_BUFFER_REQUESTS",
+    "MEMCACHED_BEHAVIOR_USER_DATA",
+    "MEMCACHED_BEHAVIOR_SORT_HOSTS",
+    "MEMCACHED_BEHAVIOR_VERIFY_KEY",
+    "MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT",
+    "MEMCACHED_BEHAVIOR_RETRY_TIMEOUT",
+    "MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED",
+    "MEMCACHED_BEHAVIOR_KETAMA_HASH",
+    "MEMCACHED_BEHAVIOR_BINARY_PROTOCOL",
+    "MEMCACHED_BEHAVIOR_SND_TIMEOUT",
+    "MEMCACHED_BEHAVIOR_RCV_TIMEOUT",
+    "MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT",
+    "MEMCACHED_BEHAVIOR_IO_MSG_WATERMARK",
+    "MEMCACHED_BEHAVIOR_IO_BYTES_WATERMARK",
+    "MEMCACHED_BEHAVIOR_IO_KEY_PREFETCH",
+    "MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY",
+    "MEMCACHED_BEHAVIOR_NOREPLY",
+    "MEMCACHED_BEHAVIOR_USE_UDP",
+    "MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS",
+    "MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS",
+    "MEMCACHED_BEHAVIOR_RANDOMIZE_REPLICA_READ",
+    "MEMCACHED_BEHAVIOR_CORK",
+    "MEMCACHED_BEHAVIOR_TCP_KEEPALIVE",
+    "MEMCACHED_BEHAVIOR_TCP_KEEPIDLE",
+    "MEMCACHED_BEHAVIOR_LOAD_FROM_FILE",
+    "MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS",
+    "MEMCACHED_BEHAVIOR_DEAD_TIMEOUT",
     "MEMCACHED_BEHAVIOR_SERVER_TIMEOUT_LIMIT",
 );
 
 static DISTRIBUTION_NAMES: &[&str] = names_table!(
-    "MEMCACHED_DISTRIBUTION_MODULA", "MEMCACHED_DISTRIBUTION_CONSISTENT", "MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA",
-    "MEMCACHED_DISTRIBUTION_RANDOM", "MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA_SPY",
-    "MEMCACHED_DISTRIBUTION_CONSISTENT_WEIGHTED", "MEMCACHED_DISTRIBUTION_VIRTUAL_BUCKET",
+    "MEMCACHED_DISTRIBUTION_MODULA",
+    "MEMCACHED_DISTRIBUTION_CONSISTENT",
+    "MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA",
+    "MEMCACHED_DISTRIBUTION_RANDOM",
+    "MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA_SPY",
+    "MEMCACHED_DISTRIBUTION_CONSISTENT_WEIGHTED",
+    "MEMCACHED_DISTRIBUTION_VIRTUAL_BUCKET",
 );
 
 static HASH_NAMES: &[&str] = names_table!(
-    "DEFAULT", "MD5", "CRC", "FNV1_64", "FNV1A_64", "FNV1_32", "FNV1A_32", "HSIEH", "MURMUR", "JENKINS", "MURMUR3",
-    "CUSTOM",
+    "DEFAULT", "MD5", "CRC", "FNV1_64", "FNV1A_64", "FNV1_32", "FNV1A_32", "HSIEH", "MURMUR",
+    "JENKINS", "MURMUR3", "CUSTOM",
 );
 
 /// The name of a behavior number without the NUL ("?" when unknown).
 pub fn behavior_name(flag: memcached_behavior_raw) -> &'static str {
-    usize::try_from(flag).ok().and_then(|i| BEHAVIOR_NAMES.get(i)).map(|n| &n[..n.len() - 1]).unwrap_or("?")
+    usize::try_from(flag)
+        .ok()
+        .and_then(|i| BEHAVIOR_NAMES.get(i))
+        .map(|n| &n[..n.len() - 1])
+        .unwrap_or("?")
 }
 
 fn table_entry(table: &'static [&'static str], index: i32, invalid: &'static str) -> *const c_char {
-    let text = usize::try_from(index).ok().and_then(|i| table.get(i)).copied().unwrap_or(invalid);
+    let text = usize::try_from(index)
+        .ok()
+        .and_then(|i| table.get(i))
+        .copied()
+        .unwrap_or(invalid);
     text.as_ptr() as *const c_char
 }
 
@@ -400,8 +480,14 @@ pub extern "C" fn libmemcached_string_behavior(flag: memcached_behavior_raw) -> 
 
 /// Returns the enumerator's name, or "INVALID memcached_server_distribution_t". Static string.
 #[no_mangle]
-pub extern "C" fn libmemcached_string_distribution(flag: memcached_server_distribution_raw) -> *const c_char {
-    table_entry(DISTRIBUTION_NAMES, flag, "INVALID memcached_server_distribution_t\0")
+pub extern "C" fn libmemcached_string_distribution(
+    flag: memcached_server_distribution_raw,
+) -> *const c_char {
+    table_entry(
+        DISTRIBUTION_NAMES,
+        flag,
+        "INVALID memcached_server_distribution_t\0",
+    )
 }
 
 /// Returns the hash's name ("DEFAULT", "MD5", ...), or "INVALID". Static string.

@@ -31,56 +31,79 @@ pub unsafe extern "C" fn memcached_callback_set(
         let Some(h) = (unsafe { handle_of(ptr) }) else {
             return MEMCACHED_INVALID_ARGUMENTS;
         };
-        match flag {
-            0 => {
-                // SAFETY: caller contract: NULL or a NUL-terminated string.
-                let Some(ns) = (unsafe { c_str(data as *const libc::c_char) }) else {
-                    h.namespace = None;
-                    return MEMCACHED_SUCCESS;
-                };
-                if let Err(code) = check_namespace(ns, h.behaviors.binary) {
-                    return h.fail(Error::new(code, "invalid namespace"), None);
-                }
-                h.namespace = CString::new(ns).ok();
-                MEMCACHED_SUCCESS
-            }
-            1 => {
-                h.user_data = data as *mut c_void;
-                MEMCACHED_SUCCESS
-            }
-            2 => {
-                // SAFETY: caller passes a memcached_cleanup_fn (or NULL) through the void pointer;
-                // function and data pointers have the same size on the supported platforms.
-                h.callbacks.on_cleanup = unsafe { std::mem::transmute::<*const c_void, memcached_cleanup_fn>(data) };
-                MEMCACHED_SUCCESS
-            }
-            3 => {
-                // SAFETY: as above, for memcached_clone_fn.
-                h.callbacks.on_clone = unsafe { std::mem::transmute::<*const c_void, memcached_clone_fn>(data) };
-                MEMCACHED_SUCCESS
-            }
-            7 => {
-                // SAFETY: as above, for memcached_trigger_key_fn.
-                h.callbacks.get_failure =
-                    unsafe { std::mem::transmute::<*const c_void, memcached_trigger_key_fn>(data) };
-                MEMCACHED_SUCCESS
-            }
-            8 => {
-                if !data.is_null() && (h.behaviors.buffer_requests || h.behaviors.noreply) {
-                    return h.fail(
-                        Error::new(MEMCACHED_INVALID_ARGUMENTS, "a delete trigger needs replies (no buffering, no NOREPLY)"),
-                        None,
-                    );
-                }
-                // SAFETY: as above, for memcached_trigger_delete_key_fn.
-                h.callbacks.delete_trigger =
-                    unsafe { std::mem::transmute::<*const c_void, memcached_trigger_delete_key_fn>(data) };
-                MEMCACHED_SUCCESS
-            }
-            4..=6 => MEMCACHED_SUCCESS,
-            _ => h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, format!("unknown callback {flag}")), None),
-        }
+        let code = set_callback(h, flag, data);
+        h.publish();
+        code
     })
+}
+
+/// The body of memcached_callback_set.
+fn set_callback(
+    h: &mut crate::handle::Handle,
+    flag: memcached_callback_raw,
+    data: *const c_void,
+) -> memcached_return_t {
+    match flag {
+        0 => {
+            // SAFETY: caller contract: NULL or a NUL-terminated string.
+            let Some(ns) = (unsafe { c_str(data as *const libc::c_char) }) else {
+                h.namespace = None;
+                return MEMCACHED_SUCCESS;
+            };
+            if let Err(code) = check_namespace(ns, h.behaviors.binary) {
+                return h.fail(Error::new(code, "invalid namespace"), None);
+            }
+            h.namespace = CString::new(ns).ok();
+            MEMCACHED_SUCCESS
+        }
+        1 => {
+            h.user_data = data as *mut c_void;
+            MEMCACHED_SUCCESS
+        }
+        2 => {
+            // SAFETY: caller passes a memcached_cleanup_fn (or NULL) through the void pointer;
+            // function and data pointers have the same size on the supported platforms.
+            h.callbacks.on_cleanup =
+                unsafe { std::mem::transmute::<*const c_void, memcached_cleanup_fn>(data) };
+            MEMCACHED_SUCCESS
+        }
+        3 => {
+            // SAFETY: as above, for memcached_clone_fn.
+            h.callbacks.on_clone =
+                unsafe { std::mem::transmute::<*const c_void, memcached_clone_fn>(data) };
+            MEMCACHED_SUCCESS
+        }
+        7 => {
+            // SAFETY: as above, for memcached_trigger_key_fn.
+            h.callbacks.get_failure =
+                unsafe { std::mem::transmute::<*const c_void, memcached_trigger_key_fn>(data) };
+            MEMCACHED_SUCCESS
+        }
+        8 => {
+            if !data.is_null() && (h.behaviors.buffer_requests || h.behaviors.noreply) {
+                return h.fail(
+                    Error::new(
+                        MEMCACHED_INVALID_ARGUMENTS,
+                        "a delete trigger needs replies (no buffering, no NOREPLY)",
+                    ),
+                    None,
+                );
+            }
+            // SAFETY: as above, for memcached_trigger_delete_key_fn.
+            h.callbacks.delete_trigger = unsafe {
+                std::mem::transmute::<*const c_void, memcached_trigger_delete_key_fn>(data)
+            };
+            MEMCACHED_SUCCESS
+        }
+        4..=6 => MEMCACHED_SUCCESS,
+        _ => h.fail(
+            Error::new(
+                MEMCACHED_INVALID_ARGUMENTS,
+                format!("unknown callback {flag}"),
+            ),
+            None,
+        ),
+    }
 }
 
 /// Reads a callback slot or the namespace. `*error` gets SUCCESS, FAILURE for an empty
@@ -105,27 +128,56 @@ pub unsafe extern "C" fn memcached_callback_get(
         };
         let value: *mut c_void = match flag {
             0 => {
-                let ns = h.namespace.as_ref().map(|n| n.as_ptr() as *mut c_void).unwrap_or(std::ptr::null_mut());
+                let ns = h
+                    .namespace
+                    .as_ref()
+                    .map(|n| n.as_ptr() as *mut c_void)
+                    .unwrap_or(std::ptr::null_mut());
                 // SAFETY: caller contract for `error`.
                 unsafe { write_out(error, MEMCACHED_SUCCESS) };
                 return ns;
             }
             1 => h.user_data,
-            2 => h.callbacks.on_cleanup.map(|f| f as *mut c_void).unwrap_or(std::ptr::null_mut()),
-            3 => h.callbacks.on_clone.map(|f| f as *mut c_void).unwrap_or(std::ptr::null_mut()),
-            7 => h.callbacks.get_failure.map(|f| f as *mut c_void).unwrap_or(std::ptr::null_mut()),
-            8 => h.callbacks.delete_trigger.map(|f| f as *mut c_void).unwrap_or(std::ptr::null_mut()),
+            2 => h
+                .callbacks
+                .on_cleanup
+                .map(|f| f as *mut c_void)
+                .unwrap_or(std::ptr::null_mut()),
+            3 => h
+                .callbacks
+                .on_clone
+                .map(|f| f as *mut c_void)
+                .unwrap_or(std::ptr::null_mut()),
+            7 => h
+                .callbacks
+                .get_failure
+                .map(|f| f as *mut c_void)
+                .unwrap_or(std::ptr::null_mut()),
+            8 => h
+                .callbacks
+                .delete_trigger
+                .map(|f| f as *mut c_void)
+                .unwrap_or(std::ptr::null_mut()),
             _ => {
-                let code = h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, format!("unknown callback {flag}")), None);
+                let code = h.fail(
+                    Error::new(
+                        MEMCACHED_INVALID_ARGUMENTS,
+                        format!("unknown callback {flag}"),
+                    ),
+                    None,
+                );
                 // SAFETY: caller contract for `error`.
                 unsafe { write_out(error, code) };
                 return std::ptr::null_mut();
             }
         };
-        let code = if value.is_null() { MEMCACHED_FAILURE } else { MEMCACHED_SUCCESS };
+        let code = if value.is_null() {
+            MEMCACHED_FAILURE
+        } else {
+            MEMCACHED_SUCCESS
+        };
         // SAFETY: caller contract for `error`.
         unsafe { write_out(error, code) };
         value
     })
 }
-

@@ -27,7 +27,10 @@ unsafe fn keyed(
     // SAFETY: caller contract.
     let Some(key) = (unsafe { bytes(key, key_length) }) else {
         h.begin();
-        return h.fail(Error::new(MEMCACHED_BAD_KEY_PROVIDED, "the key pointer is NULL"), None);
+        return h.fail(
+            Error::new(MEMCACHED_BAD_KEY_PROVIDED, "the key pointer is NULL"),
+            None,
+        );
     };
     // SAFETY: caller contract.
     let group = unsafe { bytes(group_key, group_key_length) }.filter(|g| !g.is_empty());
@@ -49,7 +52,11 @@ pub unsafe extern "C" fn memcached_delete(
 ) -> memcached_return_t {
     boundary(|| {
         // SAFETY: forwarded caller contract.
-        unsafe { keyed(ptr, std::ptr::null(), 0, key, key_length, &mut |h, g, k| crate::ops::delete(h, g, k, expiration)) }
+        unsafe {
+            keyed(ptr, std::ptr::null(), 0, key, key_length, &mut |h, g, k| {
+                crate::ops::delete(h, g, k, expiration)
+            })
+        }
     })
 }
 
@@ -69,9 +76,14 @@ pub unsafe extern "C" fn memcached_delete_by_key(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            keyed(ptr, group_key, group_key_length, key, key_length, &mut |h, g, k| {
-                crate::ops::delete(h, g, k, expiration)
-            })
+            keyed(
+                ptr,
+                group_key,
+                group_key_length,
+                key,
+                key_length,
+                &mut |h, g, k| crate::ops::delete(h, g, k, expiration),
+            )
         }
     })
 }
@@ -82,9 +94,22 @@ pub unsafe extern "C" fn memcached_delete_by_key(
 /// # Safety
 /// As `memcached_delete`.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_exist(memc: *mut memcached_st, key: *const c_char, key_length: size_t) -> memcached_return_t {
+pub unsafe extern "C" fn memcached_exist(
+    memc: *mut memcached_st,
+    key: *const c_char,
+    key_length: size_t,
+) -> memcached_return_t {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { keyed(memc, std::ptr::null(), 0, key, key_length, &mut crate::ops::exist) })
+    boundary(|| unsafe {
+        keyed(
+            memc,
+            std::ptr::null(),
+            0,
+            key,
+            key_length,
+            &mut crate::ops::exist,
+        )
+    })
 }
 
 /// As `memcached_exist`, choosing the server by `group_key`.
@@ -100,7 +125,16 @@ pub unsafe extern "C" fn memcached_exist_by_key(
     key_length: size_t,
 ) -> memcached_return_t {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { keyed(memc, group_key, group_key_length, key, key_length, &mut crate::ops::exist) })
+    boundary(|| unsafe {
+        keyed(
+            memc,
+            group_key,
+            group_key_length,
+            key,
+            key_length,
+            &mut crate::ops::exist,
+        )
+    })
 }
 
 /// Sets a new expiration on a key. Returns SUCCESS, NOTFOUND, and the common errors.
@@ -116,7 +150,11 @@ pub unsafe extern "C" fn memcached_touch(
 ) -> memcached_return_t {
     boundary(|| {
         // SAFETY: forwarded caller contract.
-        unsafe { keyed(ptr, std::ptr::null(), 0, key, key_length, &mut |h, g, k| crate::ops::touch(h, g, k, expiration)) }
+        unsafe {
+            keyed(ptr, std::ptr::null(), 0, key, key_length, &mut |h, g, k| {
+                crate::ops::touch(h, g, k, expiration)
+            })
+        }
     })
 }
 
@@ -136,7 +174,14 @@ pub unsafe extern "C" fn memcached_touch_by_key(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            keyed(ptr, group_key, group_key_length, key, key_length, &mut |h, g, k| crate::ops::touch(h, g, k, expiration))
+            keyed(
+                ptr,
+                group_key,
+                group_key_length,
+                key,
+                key_length,
+                &mut |h, g, k| crate::ops::touch(h, g, k, expiration),
+            )
         }
     })
 }

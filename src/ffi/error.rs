@@ -59,7 +59,9 @@ pub unsafe extern "C" fn memcached_error(ptr: *const memcached_st) -> *const c_c
 pub unsafe extern "C" fn memcached_last_error_errno(ptr: *const memcached_st) -> libc::c_int {
     boundary(|| {
         // SAFETY: caller contract.
-        unsafe { handle_of(ptr) }.map(|h| h.error.errno).unwrap_or(0)
+        unsafe { handle_of(ptr) }
+            .map(|h| h.error.errno)
+            .unwrap_or(0)
     })
 }
 
@@ -80,7 +82,12 @@ pub unsafe extern "C" fn memcached_error_print(ptr: *const memcached_st) {
         }
         for server in &h.servers {
             if let Some((_, text)) = &server.error {
-                eprintln!("{}:{}: {}", server.name(), server.port, text.to_string_lossy());
+                eprintln!(
+                    "{}:{}: {}",
+                    server.name(),
+                    server.port,
+                    text.to_string_lossy()
+                );
             }
         }
     })
@@ -91,7 +98,9 @@ pub unsafe extern "C" fn memcached_error_print(ptr: *const memcached_st) {
 /// # Safety
 /// `server` is NULL or an instance pointer from a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_error(server: *const memcached_instance_st) -> *const c_char {
+pub unsafe extern "C" fn memcached_server_error(
+    server: *const memcached_instance_st,
+) -> *const c_char {
     boundary(|| {
         if server.is_null() {
             return std::ptr::null();
@@ -111,13 +120,19 @@ pub unsafe extern "C" fn memcached_server_error(server: *const memcached_instanc
 /// # Safety
 /// `server` is NULL or an instance pointer from a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_error_return(server: *const memcached_instance_st) -> memcached_return_t {
+pub unsafe extern "C" fn memcached_server_error_return(
+    server: *const memcached_instance_st,
+) -> memcached_return_t {
     boundary(|| {
         if server.is_null() {
             return MEMCACHED_INVALID_ARGUMENTS;
         }
         // SAFETY: caller contract.
         let server = unsafe { &*server };
-        server.error.as_ref().map(|(code, _)| *code).unwrap_or(MEMCACHED_SUCCESS)
+        server
+            .error
+            .as_ref()
+            .map(|(code, _)| *code)
+            .unwrap_or(MEMCACHED_SUCCESS)
     })
 }

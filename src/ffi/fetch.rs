@@ -13,14 +13,26 @@ use crate::{ops, result};
 
 /// # Safety
 /// `keys` and `key_length` are NULL or arrays of `count` entries, each key valid for its length.
-unsafe fn key_list<'a>(keys: *const *const c_char, key_length: *const size_t, count: size_t) -> Option<Vec<&'a [u8]>> {
+unsafe fn key_list<'a>(
+    keys: *const *const c_char,
+    key_length: *const size_t,
+    count: size_t,
+) -> Option<Vec<&'a [u8]>> {
     if keys.is_null() || key_length.is_null() || count > isize::MAX as usize / 8 {
         return None;
     }
     // SAFETY: caller contract: both arrays have `count` entries.
-    let (keys, lengths) = unsafe { (std::slice::from_raw_parts(keys, count), std::slice::from_raw_parts(key_length, count)) };
+    let (keys, lengths) = unsafe {
+        (
+            std::slice::from_raw_parts(keys, count),
+            std::slice::from_raw_parts(key_length, count),
+        )
+    };
     // SAFETY: caller contract: each key is valid for its length.
-    keys.iter().zip(lengths).map(|(&k, &len)| unsafe { bytes(k, len) }).collect()
+    keys.iter()
+        .zip(lengths)
+        .map(|(&k, &len)| unsafe { bytes(k, len) })
+        .collect()
 }
 
 /// # Safety
@@ -39,12 +51,18 @@ unsafe fn mget(
     };
     if number_of_keys == 0 {
         h.begin();
-        return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "no keys given"), None);
+        return h.fail(
+            Error::new(MEMCACHED_INVALID_ARGUMENTS, "no keys given"),
+            None,
+        );
     }
     // SAFETY: caller contract.
     let Some(list) = (unsafe { key_list(keys, key_length, number_of_keys) }) else {
         h.begin();
-        return h.fail(Error::new(MEMCACHED_BAD_KEY_PROVIDED, "the key array or a key is NULL"), None);
+        return h.fail(
+            Error::new(MEMCACHED_BAD_KEY_PROVIDED, "the key array or a key is NULL"),
+            None,
+        );
     };
     // SAFETY: caller contract.
     let group = unsafe { bytes(group_key, group_key_length) }.filter(|g| !g.is_empty());
@@ -82,7 +100,16 @@ pub unsafe extern "C" fn memcached_mget_by_key(
     number_of_keys: size_t,
 ) -> memcached_return_t {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { mget(ptr, group_key, group_key_length, keys, key_length, number_of_keys) })
+    boundary(|| unsafe {
+        mget(
+            ptr,
+            group_key,
+            group_key_length,
+            keys,
+            key_length,
+            number_of_keys,
+        )
+    })
 }
 
 /// Reads the next result into `r`; Err(code) at the end or on failure.
@@ -178,7 +205,10 @@ pub unsafe extern "C" fn memcached_fetch(
             unsafe { write_out(error, MEMCACHED_INVALID_ARGUMENTS) };
             return std::ptr::null_mut();
         };
-        let mut r = std::mem::replace(&mut h.result, result::new_result(std::ptr::null_mut(), false));
+        let mut r = std::mem::replace(
+            &mut h.result,
+            result::new_result(std::ptr::null_mut(), false),
+        );
         r.root = h.owner;
         r.value.root = h.owner;
         let outcome = next_into(h, &mut r);
@@ -187,7 +217,13 @@ pub unsafe extern "C" fn memcached_fetch(
                 let found_key = result::key(&r);
                 if !key.is_null() {
                     // SAFETY: caller contract: `key` holds 251 bytes; found_key has at most 250.
-                    unsafe { std::ptr::copy_nonoverlapping(found_key.as_ptr(), key as *mut u8, found_key.len()) };
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            found_key.as_ptr(),
+                            key as *mut u8,
+                            found_key.len(),
+                        )
+                    };
                 }
                 let data = result::value(&r);
                 // SAFETY: caller contract.
@@ -202,7 +238,11 @@ pub unsafe extern "C" fn memcached_fetch(
                     std::ptr::null_mut()
                 } else {
                     let copy = super::memory_of_handle(h).copy_with_nul(data);
-                    let code = if copy.is_null() { MEMCACHED_MEMORY_ALLOCATION_FAILURE } else { MEMCACHED_SUCCESS };
+                    let code = if copy.is_null() {
+                        MEMCACHED_MEMORY_ALLOCATION_FAILURE
+                    } else {
+                        MEMCACHED_SUCCESS
+                    };
                     // SAFETY: caller contract.
                     unsafe { write_out(error, code) };
                     copy
@@ -244,7 +284,10 @@ pub unsafe extern "C" fn memcached_fetch_execute(
             // SAFETY: caller contract.
             unsafe { std::slice::from_raw_parts(callback, number_of_callbacks as usize) }
         };
-        let mut r = std::mem::replace(&mut h.result, result::new_result(std::ptr::null_mut(), false));
+        let mut r = std::mem::replace(
+            &mut h.result,
+            result::new_result(std::ptr::null_mut(), false),
+        );
         r.root = h.owner;
         r.value.root = h.owner;
         let mut failed = false;
@@ -327,10 +370,25 @@ pub unsafe extern "C" fn memcached_mget_execute_by_key(
         };
         if !h.behaviors.binary {
             h.begin();
-            return h.fail(Error::new(MEMCACHED_NOT_SUPPORTED, "mget_execute needs the binary protocol"), None);
+            return h.fail(
+                Error::new(
+                    MEMCACHED_NOT_SUPPORTED,
+                    "mget_execute needs the binary protocol",
+                ),
+                None,
+            );
         }
         // SAFETY: forwarded caller contract.
-        let rc = unsafe { mget(ptr, group_key, group_key_length, keys, key_length, number_of_keys) };
+        let rc = unsafe {
+            mget(
+                ptr,
+                group_key,
+                group_key_length,
+                keys,
+                key_length,
+                number_of_keys,
+            )
+        };
         if rc != MEMCACHED_SUCCESS && rc != MEMCACHED_SOME_ERRORS {
             return rc;
         }

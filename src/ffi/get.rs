@@ -11,7 +11,11 @@ use crate::ops;
 
 /// Calls the GET_FAILURE callback for a missing key; when it supplies a value, stores it and
 /// returns a copy for the caller (NULL value for an empty one).
-fn read_through(h: &mut Handle, group: Option<&[u8]>, key: &[u8]) -> Option<(memcached_return_t, ops::Found)> {
+fn read_through(
+    h: &mut Handle,
+    group: Option<&[u8]>,
+    key: &[u8],
+) -> Option<(memcached_return_t, ops::Found)> {
     let callback = h.callbacks.get_failure?;
     let mut r = crate::result::new_result(h.owner, false);
     // SAFETY: user callback with the memcached_trigger_key_fn contract; key and result are
@@ -23,9 +27,21 @@ fn read_through(h: &mut Handle, group: Option<&[u8]>, key: &[u8]) -> Option<(mem
         let flags = r.item_flags;
         let stored = ops::store(h, ops::Verb::Set, group, key, &value, 0, flags, 0);
         let memory = super::memory_of_handle(h);
-        let copy = if value.is_empty() { std::ptr::null_mut() } else { memory.copy_with_nul(&value) };
+        let copy = if value.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            memory.copy_with_nul(&value)
+        };
         let _ = stored;
-        Some((MEMCACHED_SUCCESS, ops::Found { value: copy, length: value.len(), flags, cas: 0 }))
+        Some((
+            MEMCACHED_SUCCESS,
+            ops::Found {
+                value: copy,
+                length: value.len(),
+                flags,
+                cas: 0,
+            },
+        ))
     } else {
         None
     };
@@ -58,7 +74,10 @@ unsafe fn get(
     // SAFETY: caller contract.
     let Some(key) = (unsafe { bytes(key, key_length) }) else {
         h.begin();
-        let code = h.fail(Error::new(MEMCACHED_BAD_KEY_PROVIDED, "the key pointer is NULL"), None);
+        let code = h.fail(
+            Error::new(MEMCACHED_BAD_KEY_PROVIDED, "the key pointer is NULL"),
+            None,
+        );
         // SAFETY: caller contract.
         unsafe { write_out(error, code) };
         return std::ptr::null_mut();
@@ -112,7 +131,19 @@ pub unsafe extern "C" fn memcached_get(
 ) -> *mut c_char {
     boundary(|| {
         // SAFETY: forwarded caller contract.
-        unsafe { get(ptr, std::ptr::null(), 0, key, key_length, value_length, flags, error, false) }
+        unsafe {
+            get(
+                ptr,
+                std::ptr::null(),
+                0,
+                key,
+                key_length,
+                value_length,
+                flags,
+                error,
+                false,
+            )
+        }
     })
 }
 
@@ -133,6 +164,18 @@ pub unsafe extern "C" fn memcached_get_by_key(
 ) -> *mut c_char {
     boundary(|| {
         // SAFETY: forwarded caller contract.
-        unsafe { get(ptr, group_key, group_key_length, key, key_length, value_length, flags, error, true) }
+        unsafe {
+            get(
+                ptr,
+                group_key,
+                group_key_length,
+                key,
+                key_length,
+                value_length,
+                flags,
+                error,
+                true,
+            )
+        }
     })
 }

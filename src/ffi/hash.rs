@@ -34,10 +34,15 @@ pub unsafe extern "C" fn memcached_generate_hash_value(
 /// # Safety
 /// `ptr` is NULL or a valid handle; `key` is NULL or valid for reads of `key_length` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_generate_hash(ptr: *const memcached_st, key: *const c_char, key_length: size_t) -> u32 {
+pub unsafe extern "C" fn memcached_generate_hash(
+    ptr: *const memcached_st,
+    key: *const c_char,
+    key_length: size_t,
+) -> u32 {
     boundary(|| {
         // SAFETY: caller contract.
-        let (Some(h), Some(key)) = (unsafe { handle_of(ptr) }, unsafe { bytes(key, key_length) }) else {
+        let (Some(h), Some(key)) = (unsafe { handle_of(ptr) }, unsafe { bytes(key, key_length) })
+        else {
             return u32::MAX;
         };
         h.pick_server_no_rebuild(key) as u32
@@ -53,7 +58,10 @@ pub unsafe extern "C" fn memcached_autoeject(ptr: *mut memcached_st) {
     boundary(|| {
         // SAFETY: caller contract.
         if let Some(h) = unsafe { handle_of(ptr) } {
-            if h.behaviors.auto_eject && h.next_rebuild.is_some_and(|at| crate::handle::now_seconds() >= at) {
+            if h.behaviors.auto_eject
+                && h.next_rebuild
+                    .is_some_and(|at| crate::handle::now_seconds() >= at)
+            {
                 h.rebuild();
             }
         }

@@ -23,7 +23,8 @@ pub unsafe extern "C" fn memcached_create(ptr: *mut memcached_st) -> *mut memcac
     boundary(|| {
         let (st, allocated) = if ptr.is_null() {
             // SAFETY: calloc has no preconditions; the result is checked.
-            let fresh = unsafe { libc::calloc(1, std::mem::size_of::<memcached_st>()) } as *mut memcached_st;
+            let fresh = unsafe { libc::calloc(1, std::mem::size_of::<memcached_st>()) }
+                as *mut memcached_st;
             if fresh.is_null() {
                 return std::ptr::null_mut();
             }
@@ -35,7 +36,6 @@ pub unsafe extern "C" fn memcached_create(ptr: *mut memcached_st) -> *mut memcac
         // previous content is ignored, as libmemcached ignores it.
         let st_ref = unsafe { &mut *st };
         st_ref.options = if allocated { STRUCT_ALLOCATED } else { 0 };
-        st_ref.private_reserved = [0; 7];
         attach(st_ref, Box::new(Handle::new(st)));
         st
     })
@@ -87,7 +87,10 @@ pub unsafe extern "C" fn memcached_free(ptr: *mut memcached_st) {
 /// `clone` is NULL or zeroed writable storage of `sizeof(memcached_st)`; `source` is NULL or a
 /// valid handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_clone(clone: *mut memcached_st, source: *const memcached_st) -> *mut memcached_st {
+pub unsafe extern "C" fn memcached_clone(
+    clone: *mut memcached_st,
+    source: *const memcached_st,
+) -> *mut memcached_st {
     boundary(|| {
         // SAFETY: caller contract.
         let Some(src) = (unsafe { handle_of(source) }) else {
@@ -136,6 +139,7 @@ pub unsafe extern "C" fn memcached_reset(ptr: *mut memcached_st) -> memcached_re
         let query_id = h.query_id;
         *h = Handle::new(ptr);
         h.query_id = query_id;
+        h.publish();
         MEMCACHED_SUCCESS
     })
 }
@@ -194,7 +198,9 @@ pub unsafe extern "C" fn memcached_reset_last_disconnected_server(ptr: *mut memc
 pub unsafe extern "C" fn memcached_get_user_data(ptr: *const memcached_st) -> *mut c_void {
     boundary(|| {
         // SAFETY: caller contract.
-        unsafe { handle_of(ptr) }.map(|h| h.user_data).unwrap_or(std::ptr::null_mut())
+        unsafe { handle_of(ptr) }
+            .map(|h| h.user_data)
+            .unwrap_or(std::ptr::null_mut())
     })
 }
 
@@ -203,11 +209,18 @@ pub unsafe extern "C" fn memcached_get_user_data(ptr: *const memcached_st) -> *m
 /// # Safety
 /// `ptr` is NULL or a valid handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_set_user_data(ptr: *mut memcached_st, data: *mut c_void) -> *mut c_void {
+pub unsafe extern "C" fn memcached_set_user_data(
+    ptr: *mut memcached_st,
+    data: *mut c_void,
+) -> *mut c_void {
     boundary(|| {
         // SAFETY: caller contract.
         match unsafe { handle_of(ptr) } {
-            Some(h) => std::mem::replace(&mut h.user_data, data),
+            Some(h) => {
+                let previous = std::mem::replace(&mut h.user_data, data);
+                h.publish();
+                previous
+            }
             None => std::ptr::null_mut(),
         }
     })
@@ -219,17 +232,25 @@ pub unsafe extern "C" fn memcached_set_user_data(ptr: *mut memcached_st, data: *
 /// # Safety
 /// Both are NULL or valid, distinct handles.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_push(destination: *mut memcached_st, source: *const memcached_st) -> memcached_return_t {
+pub unsafe extern "C" fn memcached_push(
+    destination: *mut memcached_st,
+    source: *const memcached_st,
+) -> memcached_return_t {
     boundary(|| {
         if std::ptr::eq(destination, source) {
             return MEMCACHED_INVALID_ARGUMENTS;
         }
         // SAFETY: caller contract; the two handles are distinct (checked above).
-        let (Some(dst), Some(src)) = (unsafe { handle_of(destination) }, unsafe { handle_of(source) }) else {
+        let (Some(dst), Some(src)) = (unsafe { handle_of(destination) }, unsafe {
+            handle_of(source)
+        }) else {
             return MEMCACHED_INVALID_ARGUMENTS;
         };
-        let servers: Vec<_> =
-            src.servers.iter().map(|s| (s.hostname.as_bytes().to_vec(), s.port, s.weight, s.kind)).collect();
+        let servers: Vec<_> = src
+            .servers
+            .iter()
+            .map(|s| (s.hostname.as_bytes().to_vec(), s.port, s.weight, s.kind))
+            .collect();
         dst.push_servers(servers.into_iter());
         MEMCACHED_SUCCESS
     })

@@ -112,7 +112,12 @@ pub unsafe fn handle_of<'a>(ptr: *const memcached_st) -> Option<&'a mut Handle> 
 
 /// Stores `handle` in `st`.
 pub fn attach(st: &mut memcached_st, handle: Box<Handle>) {
-    st.private_state = [0; 86];
+    let options = st.options;
+    // SAFETY: memcached_st is a plain C struct (integers, raw pointers, optional function
+    // pointers and nested plain structs), for which all-zero bytes are valid.
+    *st = unsafe { std::mem::zeroed() };
+    st.options = options;
+    handle.publish_into(st);
     st.private_state[0] = Box::into_raw(handle) as u64;
     st.private_state[1] = HANDLE_MAGIC;
 }
@@ -146,7 +151,10 @@ pub unsafe fn memory_of_root(root: *const memcached_st) -> Memory {
 }
 
 pub fn memory_of_handle(h: &Handle) -> Memory {
-    Memory { allocators: h.allocators, owner: h.owner }
+    Memory {
+        allocators: h.allocators,
+        owner: h.owner,
+    }
 }
 
 /// Writes `value` through an optional out-pointer.

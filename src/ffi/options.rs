@@ -38,19 +38,31 @@ fn apply(h: &mut Handle, actions: &[Action]) -> Result<(), Error> {
     for action in actions {
         match action {
             Action::Server { host, port, weight } => {
-                let kind = if host.first() == Some(&b'/') { MEMCACHED_CONNECTION_UNIX_SOCKET } else { MEMCACHED_CONNECTION_TCP };
+                let kind = if host.first() == Some(&b'/') {
+                    MEMCACHED_CONNECTION_UNIX_SOCKET
+                } else {
+                    MEMCACHED_CONNECTION_TCP
+                };
                 h.add_server(host, *port, *weight, kind);
             }
-            Action::Socket { path, weight } => h.add_server(path, 0, *weight, MEMCACHED_CONNECTION_UNIX_SOCKET),
+            Action::Socket { path, weight } => {
+                h.add_server(path, 0, *weight, MEMCACHED_CONNECTION_UNIX_SOCKET)
+            }
             Action::Behavior { behavior, value } => {
                 let code = super::behavior::set_behavior(h, *behavior as i32, *value);
                 if code != MEMCACHED_SUCCESS {
                     let name = super::behavior::behavior_name(*behavior as i32);
-                    return Err(Error::new(MEMCACHED_PARSE_ERROR, format!("Could not set: {name}")));
+                    return Err(Error::new(
+                        MEMCACHED_PARSE_ERROR,
+                        format!("Could not set: {name}"),
+                    ));
                 }
             }
             Action::Namespace(ns) => {
-                h.namespace = Some(CString::new(ns.clone()).map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?)
+                h.namespace = Some(
+                    CString::new(ns.clone())
+                        .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?,
+                )
             }
             Action::ConfigureFile(name) => h.config_file = CString::new(name.clone()).ok(),
             Action::PoolMin(n) => h.pool_min = *n,
@@ -89,7 +101,10 @@ unsafe fn configure(st: *mut memcached_st, text: &[u8]) -> Result<(), Error> {
 /// # Safety
 /// `string` is NULL or valid for `length` bytes. Ownership: release with `memcached_free`.
 #[no_mangle]
-pub unsafe extern "C" fn memcached(string: *const c_char, string_length: size_t) -> *mut memcached_st {
+pub unsafe extern "C" fn memcached(
+    string: *const c_char,
+    string_length: size_t,
+) -> *mut memcached_st {
     boundary(|| {
         let text: Vec<u8> = match (string.is_null(), string_length) {
             (true, 0) => match std::env::var_os("LIBMEMCACHED") {

@@ -22,7 +22,8 @@ pub unsafe extern "C" fn memcached_result_create(
     boundary(|| {
         let (r, allocated) = if result.is_null() {
             // SAFETY: calloc has no preconditions; the result is checked.
-            let fresh = unsafe { libc::calloc(1, std::mem::size_of::<memcached_result_st>()) } as *mut memcached_result_st;
+            let fresh = unsafe { libc::calloc(1, std::mem::size_of::<memcached_result_st>()) }
+                as *mut memcached_result_st;
             if fresh.is_null() {
                 return std::ptr::null_mut();
             }
@@ -67,7 +68,11 @@ pub unsafe extern "C" fn memcached_result_free(result: *mut memcached_result_st)
 #[no_mangle]
 pub unsafe extern "C" fn memcached_result_reset(result: *mut memcached_result_st) {
     // SAFETY: caller contract.
-    boundary(|| if let Some(r) = unsafe { result.as_mut() } { result::reset(r) })
+    boundary(|| {
+        if let Some(r) = unsafe { result.as_mut() } {
+            result::reset(r)
+        }
+    })
 }
 
 /// Returns the key (NULL when empty). Not NUL-terminated by contract; use the length.
@@ -75,7 +80,9 @@ pub unsafe extern "C" fn memcached_result_reset(result: *mut memcached_result_st
 /// # Safety
 /// `result` is NULL or an initialised result.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_result_key_value(result: *const memcached_result_st) -> *const c_char {
+pub unsafe extern "C" fn memcached_result_key_value(
+    result: *const memcached_result_st,
+) -> *const c_char {
     boundary(|| {
         // SAFETY: caller contract.
         match unsafe { result.as_ref() } {
@@ -92,7 +99,11 @@ pub unsafe extern "C" fn memcached_result_key_value(result: *const memcached_res
 #[no_mangle]
 pub unsafe extern "C" fn memcached_result_key_length(result: *const memcached_result_st) -> size_t {
     // SAFETY: caller contract.
-    boundary(|| unsafe { result.as_ref() }.map(|r| r.key_length).unwrap_or(0))
+    boundary(|| {
+        unsafe { result.as_ref() }
+            .map(|r| r.key_length)
+            .unwrap_or(0)
+    })
 }
 
 /// Returns the value bytes (NUL-terminated here, but use the length; NULL when empty).
@@ -100,7 +111,9 @@ pub unsafe extern "C" fn memcached_result_key_length(result: *const memcached_re
 /// # Safety
 /// `result` is NULL or an initialised result.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_result_value(result: *const memcached_result_st) -> *const c_char {
+pub unsafe extern "C" fn memcached_result_value(
+    result: *const memcached_result_st,
+) -> *const c_char {
     boundary(|| {
         // SAFETY: caller contract.
         match unsafe { result.as_ref() } {
@@ -117,7 +130,11 @@ pub unsafe extern "C" fn memcached_result_value(result: *const memcached_result_
 #[no_mangle]
 pub unsafe extern "C" fn memcached_result_length(result: *const memcached_result_st) -> size_t {
     // SAFETY: caller contract.
-    boundary(|| unsafe { result.as_ref() }.map(result::value_len).unwrap_or(0))
+    boundary(|| {
+        unsafe { result.as_ref() }
+            .map(result::value_len)
+            .unwrap_or(0)
+    })
 }
 
 /// Hands the value buffer to the caller (NUL-terminated; free it with free(3), or the handle's
@@ -126,7 +143,9 @@ pub unsafe extern "C" fn memcached_result_length(result: *const memcached_result
 /// # Safety
 /// `result` is NULL or an initialised result.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_result_take_value(result: *mut memcached_result_st) -> *mut c_char {
+pub unsafe extern "C" fn memcached_result_take_value(
+    result: *mut memcached_result_st,
+) -> *mut c_char {
     boundary(|| {
         // SAFETY: caller contract.
         let Some(r) = (unsafe { result.as_mut() }) else {
@@ -150,7 +169,11 @@ pub unsafe extern "C" fn memcached_result_take_value(result: *mut memcached_resu
 #[no_mangle]
 pub unsafe extern "C" fn memcached_result_flags(result: *const memcached_result_st) -> u32 {
     // SAFETY: caller contract.
-    boundary(|| unsafe { result.as_ref() }.map(|r| r.item_flags).unwrap_or(0))
+    boundary(|| {
+        unsafe { result.as_ref() }
+            .map(|r| r.item_flags)
+            .unwrap_or(0)
+    })
 }
 
 /// Returns the CAS unique (0 for NULL).
@@ -176,7 +199,8 @@ pub unsafe extern "C" fn memcached_result_set_value(
 ) -> memcached_return_t {
     boundary(|| {
         // SAFETY: caller contract.
-        let (Some(r), Some(data)) = (unsafe { ptr.as_mut() }, unsafe { bytes(value, length) }) else {
+        let (Some(r), Some(data)) = (unsafe { ptr.as_mut() }, unsafe { bytes(value, length) })
+        else {
             return MEMCACHED_INVALID_ARGUMENTS;
         };
         if result::append_value(r, data) {
@@ -194,7 +218,11 @@ pub unsafe extern "C" fn memcached_result_set_value(
 #[no_mangle]
 pub unsafe extern "C" fn memcached_result_set_flags(self_: *mut memcached_result_st, flags: u32) {
     // SAFETY: caller contract.
-    boundary(|| if let Some(r) = unsafe { self_.as_mut() } { r.item_flags = flags })
+    boundary(|| {
+        if let Some(r) = unsafe { self_.as_mut() } {
+            r.item_flags = flags
+        }
+    })
 }
 
 /// Sets the expiration.
@@ -202,7 +230,14 @@ pub unsafe extern "C" fn memcached_result_set_flags(self_: *mut memcached_result
 /// # Safety
 /// `self_` is NULL or an initialised result.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_result_set_expiration(self_: *mut memcached_result_st, expiration: time_t) {
+pub unsafe extern "C" fn memcached_result_set_expiration(
+    self_: *mut memcached_result_st,
+    expiration: time_t,
+) {
     // SAFETY: caller contract.
-    boundary(|| if let Some(r) = unsafe { self_.as_mut() } { r.item_expiration = expiration })
+    boundary(|| {
+        if let Some(r) = unsafe { self_.as_mut() } {
+            r.item_expiration = expiration
+        }
+    })
 }

@@ -34,10 +34,20 @@ unsafe fn add_server(
         Some(host) => host,
     };
     if host.len() >= HOSTNAME_CAPACITY {
-        return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "host name is longer than 1024 bytes"), None);
+        return h.fail(
+            Error::new(
+                MEMCACHED_INVALID_ARGUMENTS,
+                "host name is longer than 1024 bytes",
+            ),
+            None,
+        );
     }
     let port = if port == 0 { DEFAULT_PORT } else { port };
-    let kind = if is_socket_path(host) { MEMCACHED_CONNECTION_UNIX_SOCKET } else { MEMCACHED_CONNECTION_TCP };
+    let kind = if is_socket_path(host) {
+        MEMCACHED_CONNECTION_UNIX_SOCKET
+    } else {
+        MEMCACHED_CONNECTION_TCP
+    };
     h.add_server(host, port, weight, kind);
     MEMCACHED_SUCCESS
 }
@@ -49,7 +59,11 @@ unsafe fn add_server(
 /// # Safety
 /// `ptr` is NULL or a valid handle; `hostname` is NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_add(ptr: *mut memcached_st, hostname: *const c_char, port: in_port_t) -> memcached_return_t {
+pub unsafe extern "C" fn memcached_server_add(
+    ptr: *mut memcached_st,
+    hostname: *const c_char,
+    port: in_port_t,
+) -> memcached_return_t {
     // SAFETY: forwarded caller contract.
     boundary(|| unsafe { add_server(ptr, hostname, port, 0) })
 }
@@ -88,7 +102,12 @@ pub unsafe extern "C" fn memcached_server_add_unix_socket_with_weight(
         // SAFETY: caller contract.
         let path = match unsafe { c_str(filename) } {
             Some(path) if !path.is_empty() && path.len() < HOSTNAME_CAPACITY => path,
-            _ => return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "invalid unix socket path"), None),
+            _ => {
+                return h.fail(
+                    Error::new(MEMCACHED_INVALID_ARGUMENTS, "invalid unix socket path"),
+                    None,
+                )
+            }
         };
         h.add_server(path, 0, weight, MEMCACHED_CONNECTION_UNIX_SOCKET);
         MEMCACHED_SUCCESS
@@ -100,7 +119,10 @@ pub unsafe extern "C" fn memcached_server_add_unix_socket_with_weight(
 /// # Safety
 /// `ptr` is NULL or a valid handle; `filename` is NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_add_unix_socket(ptr: *mut memcached_st, filename: *const c_char) -> memcached_return_t {
+pub unsafe extern "C" fn memcached_server_add_unix_socket(
+    ptr: *mut memcached_st,
+    filename: *const c_char,
+) -> memcached_return_t {
     // SAFETY: forwarded caller contract.
     unsafe { memcached_server_add_unix_socket_with_weight(ptr, filename, 0) }
 }
@@ -110,7 +132,11 @@ pub unsafe extern "C" fn memcached_server_add_unix_socket(ptr: *mut memcached_st
 /// # Safety
 /// No pointer is dereferenced.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_add_udp(ptr: *mut memcached_st, hostname: *const c_char, port: in_port_t) -> memcached_return_t {
+pub unsafe extern "C" fn memcached_server_add_udp(
+    ptr: *mut memcached_st,
+    hostname: *const c_char,
+    port: in_port_t,
+) -> memcached_return_t {
     let _ = (ptr, hostname, port);
     MEMCACHED_DEPRECATED
 }
@@ -150,7 +176,10 @@ unsafe fn list_elements<'a>(list: *const memcached_server_st) -> &'a [memcached_
 /// # Safety
 /// `ptr` is NULL or a valid handle; `list` is NULL or a server list from this library.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_push(ptr: *mut memcached_st, list: *const memcached_server_st) -> memcached_return_t {
+pub unsafe extern "C" fn memcached_server_push(
+    ptr: *mut memcached_st,
+    list: *const memcached_server_st,
+) -> memcached_return_t {
     boundary(|| {
         if list.is_null() {
             return MEMCACHED_SUCCESS;
@@ -166,7 +195,11 @@ pub unsafe extern "C" fn memcached_server_push(ptr: *mut memcached_st, list: *co
             if host.is_empty() {
                 host = b"localhost".to_vec();
             }
-            let kind = if is_socket_path(&host) { MEMCACHED_CONNECTION_UNIX_SOCKET } else { e.r#type };
+            let kind = if is_socket_path(&host) {
+                MEMCACHED_CONNECTION_UNIX_SOCKET
+            } else {
+                e.r#type
+            };
             (host, e.port, e.weight, kind)
         }));
         MEMCACHED_SUCCESS
@@ -200,7 +233,10 @@ unsafe fn list_append(
     let (port, kind) = if is_socket_path(host) {
         (0, MEMCACHED_CONNECTION_UNIX_SOCKET)
     } else {
-        (if port == 0 { DEFAULT_PORT } else { port }, MEMCACHED_CONNECTION_TCP)
+        (
+            if port == 0 { DEFAULT_PORT } else { port },
+            MEMCACHED_CONNECTION_TCP,
+        )
     };
     let weight = if weight == 0 { 1 } else { weight };
     // SAFETY: the block now holds count + 1 elements; the new one is initialised here.
@@ -263,7 +299,13 @@ pub unsafe extern "C" fn memcached_server_list_append(
 #[no_mangle]
 pub unsafe extern "C" fn memcached_server_list_count(list: *const memcached_server_st) -> u32 {
     // SAFETY: caller contract.
-    boundary(|| if list.is_null() { 0 } else { unsafe { (*list).number_of_hosts } })
+    boundary(|| {
+        if list.is_null() {
+            0
+        } else {
+            unsafe { (*list).number_of_hosts }
+        }
+    })
 }
 
 /// Frees a server list (NULL ignored).
@@ -301,7 +343,9 @@ pub unsafe extern "C" fn memcached_server_error_reset(ptr: *mut memcached_server
 /// # Safety
 /// `server_strings` is NULL or NUL-terminated. Ownership: free with `memcached_server_list_free`.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_servers_parse(server_strings: *const c_char) -> memcached_server_list_st {
+pub unsafe extern "C" fn memcached_servers_parse(
+    server_strings: *const c_char,
+) -> memcached_server_list_st {
     boundary(|| {
         // SAFETY: caller contract.
         let Some(input) = (unsafe { c_str(server_strings) }) else {
@@ -332,7 +376,11 @@ pub unsafe extern "C" fn memcached_servers_parse(server_strings: *const c_char) 
 #[no_mangle]
 pub unsafe extern "C" fn memcached_server_count(ptr: *const memcached_st) -> u32 {
     // SAFETY: caller contract.
-    boundary(|| unsafe { handle_of(ptr) }.map(|h| h.servers.len() as u32).unwrap_or(0))
+    boundary(|| {
+        unsafe { handle_of(ptr) }
+            .map(|h| h.servers.len() as u32)
+            .unwrap_or(0)
+    })
 }
 
 /// Returns the server at `server_key` (array order), or NULL for a NULL handle or an index out
@@ -350,7 +398,10 @@ pub unsafe extern "C" fn memcached_server_instance_by_position(
         let Some(h) = (unsafe { handle_of(ptr) }) else {
             return std::ptr::null();
         };
-        h.servers.get(server_key as usize).map(|s| &**s as *const memcached_instance_st).unwrap_or(std::ptr::null())
+        h.servers
+            .get(server_key as usize)
+            .map(|s| &**s as *const memcached_instance_st)
+            .unwrap_or(std::ptr::null())
     })
 }
 
@@ -383,8 +434,13 @@ pub unsafe extern "C" fn memcached_server_by_key(
         // SAFETY: caller contract.
         let key = unsafe { bytes(key, key_length) };
         let checked = key.ok_or(MEMCACHED_BAD_KEY_PROVIDED).and_then(|k| {
-            crate::protocol::key::check_key(k, h.namespace_bytes(), !h.behaviors.binary, h.behaviors.verify_key)
-                .map(|()| k)
+            crate::protocol::key::check_key(
+                k,
+                h.namespace_bytes(),
+                !h.behaviors.binary,
+                h.behaviors.verify_key,
+            )
+            .map(|()| k)
         });
         match checked {
             Ok(key) => {
@@ -425,8 +481,10 @@ pub unsafe extern "C" fn memcached_server_cursor(
             return MEMCACHED_INVALID_ARGUMENTS;
         }
         // SAFETY: caller contract: an array of number_of_callbacks function pointers.
-        let callbacks = unsafe { std::slice::from_raw_parts(callback, number_of_callbacks as usize) };
-        let servers: Vec<*const memcached_instance_st> = h.servers.iter().map(|s| &**s as *const _).collect();
+        let callbacks =
+            unsafe { std::slice::from_raw_parts(callback, number_of_callbacks as usize) };
+        let servers: Vec<*const memcached_instance_st> =
+            h.servers.iter().map(|s| &**s as *const _).collect();
         let mut failed = false;
         for server in servers {
             for f in callbacks.iter().flatten() {
@@ -451,13 +509,18 @@ pub unsafe extern "C" fn memcached_server_cursor(
 /// # Safety
 /// `ptr` is NULL or a valid handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_get_last_disconnect(ptr: *const memcached_st) -> *const memcached_instance_st {
+pub unsafe extern "C" fn memcached_server_get_last_disconnect(
+    ptr: *const memcached_st,
+) -> *const memcached_instance_st {
     boundary(|| {
         // SAFETY: caller contract.
         let Some(h) = (unsafe { handle_of(ptr) }) else {
             return std::ptr::null();
         };
-        h.last_disconnect.as_deref().map(|s| s as *const memcached_instance_st).unwrap_or(std::ptr::null())
+        h.last_disconnect
+            .as_deref()
+            .map(|s| s as *const memcached_instance_st)
+            .unwrap_or(std::ptr::null())
     })
 }
 
@@ -473,9 +536,15 @@ unsafe fn instance<'a>(server: *const memcached_instance_st) -> Option<&'a memca
 /// # Safety
 /// `server` is NULL or an instance pointer from a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_name(server: *const memcached_instance_st) -> *const c_char {
+pub unsafe extern "C" fn memcached_server_name(
+    server: *const memcached_instance_st,
+) -> *const c_char {
     // SAFETY: caller contract.
-    boundary(|| unsafe { instance(server) }.map(|s| s.hostname.as_ptr()).unwrap_or(std::ptr::null()))
+    boundary(|| {
+        unsafe { instance(server) }
+            .map(|s| s.hostname.as_ptr())
+            .unwrap_or(std::ptr::null())
+    })
 }
 
 /// Returns the port (0 for NULL).
@@ -493,7 +562,9 @@ pub unsafe extern "C" fn memcached_server_port(server: *const memcached_instance
 /// # Safety
 /// `server` is NULL or an instance pointer from a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_srcport(server: *const memcached_instance_st) -> in_port_t {
+pub unsafe extern "C" fn memcached_server_srcport(
+    server: *const memcached_instance_st,
+) -> in_port_t {
     boundary(|| {
         // SAFETY: caller contract.
         let Some(s) = (unsafe { instance(server) }) else {
@@ -511,7 +582,9 @@ pub unsafe extern "C" fn memcached_server_srcport(server: *const memcached_insta
 /// # Safety
 /// `server` is NULL or an instance pointer from a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_type(server: *const memcached_instance_st) -> *const c_char {
+pub unsafe extern "C" fn memcached_server_type(
+    server: *const memcached_instance_st,
+) -> *const c_char {
     boundary(|| {
         // SAFETY: caller contract.
         let text = match unsafe { instance(server) } {
@@ -529,9 +602,15 @@ pub unsafe extern "C" fn memcached_server_type(server: *const memcached_instance
 /// # Safety
 /// `server` is NULL or an instance pointer from a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_major_version(server: *const memcached_instance_st) -> u8 {
+pub unsafe extern "C" fn memcached_server_major_version(
+    server: *const memcached_instance_st,
+) -> u8 {
     // SAFETY: caller contract.
-    boundary(|| unsafe { instance(server) }.map(|s| s.major_version).unwrap_or(u8::MAX))
+    boundary(|| {
+        unsafe { instance(server) }
+            .map(|s| s.major_version)
+            .unwrap_or(u8::MAX)
+    })
 }
 
 /// Returns the server's minor version (255 when unknown or NULL).
@@ -539,9 +618,15 @@ pub unsafe extern "C" fn memcached_server_major_version(server: *const memcached
 /// # Safety
 /// `server` is NULL or an instance pointer from a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_minor_version(server: *const memcached_instance_st) -> u8 {
+pub unsafe extern "C" fn memcached_server_minor_version(
+    server: *const memcached_instance_st,
+) -> u8 {
     // SAFETY: caller contract.
-    boundary(|| unsafe { instance(server) }.map(|s| s.minor_version).unwrap_or(u8::MAX))
+    boundary(|| {
+        unsafe { instance(server) }
+            .map(|s| s.minor_version)
+            .unwrap_or(u8::MAX)
+    })
 }
 
 /// Returns the server's micro version (255 when unknown or NULL).
@@ -549,9 +634,15 @@ pub unsafe extern "C" fn memcached_server_minor_version(server: *const memcached
 /// # Safety
 /// `server` is NULL or an instance pointer from a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_micro_version(server: *const memcached_instance_st) -> u8 {
+pub unsafe extern "C" fn memcached_server_micro_version(
+    server: *const memcached_instance_st,
+) -> u8 {
     // SAFETY: caller contract.
-    boundary(|| unsafe { instance(server) }.map(|s| s.micro_version).unwrap_or(u8::MAX))
+    boundary(|| {
+        unsafe { instance(server) }
+            .map(|s| s.micro_version)
+            .unwrap_or(u8::MAX)
+    })
 }
 
 /// Returns how many replies the server still owes to the current mget (0 or 1 batches).
@@ -559,9 +650,15 @@ pub unsafe extern "C" fn memcached_server_micro_version(server: *const memcached
 /// # Safety
 /// `server` is NULL or an instance pointer from a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_server_response_count(server: *const memcached_instance_st) -> u32 {
+pub unsafe extern "C" fn memcached_server_response_count(
+    server: *const memcached_instance_st,
+) -> u32 {
     // SAFETY: caller contract.
-    boundary(|| unsafe { instance(server) }.map(|s| s.fetch_terminators).unwrap_or(0))
+    boundary(|| {
+        unsafe { instance(server) }
+            .map(|s| s.fetch_terminators)
+            .unwrap_or(0)
+    })
 }
 
 /// Overwrites the server's retry time (seconds since the epoch).
@@ -569,7 +666,10 @@ pub unsafe extern "C" fn memcached_server_response_count(server: *const memcache
 /// # Safety
 /// `server` is NULL or an instance pointer from a live handle that is not in use elsewhere.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_instance_next_retry(server: *const memcached_instance_st, absolute_time: libc::time_t) {
+pub unsafe extern "C" fn memcached_instance_next_retry(
+    server: *const memcached_instance_st,
+    absolute_time: libc::time_t,
+) {
     boundary(|| {
         if !server.is_null() {
             // SAFETY: caller contract: the instance is live and not borrowed elsewhere; the

@@ -11,10 +11,28 @@ use crate::protocol::{format_stat, STAT_NAMES};
 
 /// The 22 names of `memcached_stat_get_keys`, NUL-terminated.
 static STAT_KEY_STRINGS: [&str; 22] = [
-    "pid\0", "uptime\0", "time\0", "version\0", "pointer_size\0", "rusage_user\0", "rusage_system\0",
-    "curr_items\0", "total_items\0", "bytes\0", "curr_connections\0", "total_connections\0",
-    "connection_structures\0", "cmd_get\0", "cmd_set\0", "get_hits\0", "get_misses\0", "evictions\0",
-    "bytes_read\0", "bytes_written\0", "limit_maxbytes\0", "threads\0",
+    "pid\0",
+    "uptime\0",
+    "time\0",
+    "version\0",
+    "pointer_size\0",
+    "rusage_user\0",
+    "rusage_system\0",
+    "curr_items\0",
+    "total_items\0",
+    "bytes\0",
+    "curr_connections\0",
+    "total_connections\0",
+    "connection_structures\0",
+    "cmd_get\0",
+    "cmd_set\0",
+    "get_hits\0",
+    "get_misses\0",
+    "evictions\0",
+    "bytes_read\0",
+    "bytes_written\0",
+    "limit_maxbytes\0",
+    "threads\0",
 ];
 
 fn empty_stat(root: *mut memcached_st) -> memcached_stat_st {
@@ -57,7 +75,11 @@ pub unsafe extern "C" fn memcached_stat(
         // SAFETY: caller contract.
         let args = unsafe { c_str(args) };
         if let Some(args) = args {
-            if let Err(code) = crate::protocol::key::check_stat_args(args, !h.behaviors.binary, h.behaviors.verify_key) {
+            if let Err(code) = crate::protocol::key::check_stat_args(
+                args,
+                !h.behaviors.binary,
+                h.behaviors.verify_key,
+            ) {
                 let code = h.fail(Error::new(code, "invalid statistics group name"), None);
                 // SAFETY: caller contract.
                 unsafe { write_out(error, code) };
@@ -66,7 +88,8 @@ pub unsafe extern "C" fn memcached_stat(
         }
         let count = h.servers.len();
         let memory = memory_of_handle(h);
-        let array = memory.calloc(count, std::mem::size_of::<memcached_stat_st>()) as *mut memcached_stat_st;
+        let array = memory.calloc(count, std::mem::size_of::<memcached_stat_st>())
+            as *mut memcached_stat_st;
         if array.is_null() {
             // SAFETY: caller contract.
             unsafe { write_out(error, MEMCACHED_MEMORY_ALLOCATION_FAILURE) };
@@ -93,7 +116,10 @@ pub unsafe extern "C" fn memcached_stat(
 /// # Safety
 /// `memc_stat` is NULL or an array from `memcached_stat`, not used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_stat_free(ptr: *const memcached_st, memc_stat: *mut memcached_stat_st) {
+pub unsafe extern "C" fn memcached_stat_free(
+    ptr: *const memcached_st,
+    memc_stat: *mut memcached_stat_st,
+) {
     boundary(|| {
         let _ = ptr;
         if memc_stat.is_null() {
@@ -125,7 +151,13 @@ pub unsafe extern "C" fn memcached_stat_get_value(
         let (Some(st), Some(name)) = (unsafe { memc_stat.as_ref() }, unsafe { c_str(key) }) else {
             // SAFETY: caller contract.
             if let Some(h) = unsafe { handle_of(ptr) } {
-                h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "the statistics array or the name is NULL"), None);
+                h.fail(
+                    Error::new(
+                        MEMCACHED_INVALID_ARGUMENTS,
+                        "the statistics array or the name is NULL",
+                    ),
+                    None,
+                );
             }
             // SAFETY: caller contract.
             unsafe { write_out(error, MEMCACHED_INVALID_ARGUMENTS) };
@@ -136,14 +168,24 @@ pub unsafe extern "C" fn memcached_stat_get_value(
             // SAFETY: caller contract.
             if let Some(h) = unsafe { handle_of(ptr) } {
                 let text = String::from_utf8_lossy(name);
-                h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, format!("unknown statistic name \"{text}\"")), None);
+                h.fail(
+                    Error::new(
+                        MEMCACHED_INVALID_ARGUMENTS,
+                        format!("unknown statistic name \"{text}\""),
+                    ),
+                    None,
+                );
             }
             // SAFETY: caller contract.
             unsafe { write_out(error, MEMCACHED_INVALID_ARGUMENTS) };
             return std::ptr::null_mut();
         }
         let copy = crate::alloc::Memory::libc().copy_with_nul(&text);
-        let code = if copy.is_null() { MEMCACHED_MEMORY_ALLOCATION_FAILURE } else { MEMCACHED_SUCCESS };
+        let code = if copy.is_null() {
+            MEMCACHED_MEMORY_ALLOCATION_FAILURE
+        } else {
+            MEMCACHED_SUCCESS
+        };
         // SAFETY: caller contract.
         unsafe { write_out(error, code) };
         copy
@@ -258,13 +300,31 @@ pub unsafe extern "C" fn memcached_stat_execute(
         if let Err(error) = crate::ops::check_servers(h) {
             return h.fail(error, None);
         }
-        let instances: Vec<*const memcached_instance_st> = h.servers.iter().map(|s| &**s as *const _).collect();
+        let instances: Vec<*const memcached_instance_st> =
+            h.servers.iter().map(|s| &**s as *const _).collect();
         let mut failed = false;
+        // Callers (php-memcached among them) treat the key and value as C strings, so each is
+        // passed NUL-terminated, as libmemcached does.
+        let mut key_copy: Vec<u8> = Vec::with_capacity(64);
+        let mut value_copy: Vec<u8> = Vec::with_capacity(64);
         let code = crate::ops::stat_each(h, args, |index, name, value| {
-            // SAFETY: user callback with the memcached_stat_fn contract; the slices live for
-            // the call.
+            key_copy.clear();
+            key_copy.extend_from_slice(name);
+            key_copy.push(0);
+            value_copy.clear();
+            value_copy.extend_from_slice(value);
+            value_copy.push(0);
+            // SAFETY: user callback with the memcached_stat_fn contract; both copies are
+            // NUL-terminated and live for the call.
             let rc = unsafe {
-                func(instances[index], name.as_ptr() as *const c_char, name.len(), value.as_ptr() as *const c_char, value.len(), context)
+                func(
+                    instances[index],
+                    key_copy.as_ptr() as *const c_char,
+                    name.len(),
+                    value_copy.as_ptr() as *const c_char,
+                    value.len(),
+                    context,
+                )
             };
             failed |= rc != MEMCACHED_SUCCESS as i32;
         });

@@ -37,7 +37,10 @@ unsafe fn store(
     // SAFETY: caller contract.
     let Some(key) = (unsafe { bytes(key, key_length) }) else {
         h.begin();
-        return h.fail(Error::new(MEMCACHED_BAD_KEY_PROVIDED, "the key pointer is NULL"), None);
+        return h.fail(
+            Error::new(MEMCACHED_BAD_KEY_PROVIDED, "the key pointer is NULL"),
+            None,
+        );
     };
     let group = if by_key {
         // SAFETY: caller contract.
@@ -50,13 +53,19 @@ unsafe fn store(
     };
     if value_length > MAX_VALUE_LENGTH {
         h.begin();
-        let error = Error::new(MEMCACHED_E2BIG, format!("the value is {value_length} bytes long, more than memcached can store"));
+        let error = Error::new(
+            MEMCACHED_E2BIG,
+            format!("the value is {value_length} bytes long, more than memcached can store"),
+        );
         return h.fail(error, None);
     }
     // SAFETY: caller contract.
     let Some(value) = (unsafe { bytes(value, value_length) }) else {
         h.begin();
-        return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "the value pointer is NULL"), None);
+        return h.fail(
+            Error::new(MEMCACHED_INVALID_ARGUMENTS, "the value pointer is NULL"),
+            None,
+        );
     };
     ops::store(h, verb, group, key, value, expiration, flags, cas)
 }
@@ -82,7 +91,20 @@ pub unsafe extern "C" fn memcached_set(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            store(ptr, Verb::Set, std::ptr::null(), 0, key, key_length, value, value_length, expiration, flags, 0, false)
+            store(
+                ptr,
+                Verb::Set,
+                std::ptr::null(),
+                0,
+                key,
+                key_length,
+                value,
+                value_length,
+                expiration,
+                flags,
+                0,
+                false,
+            )
         }
     })
 }
@@ -106,7 +128,20 @@ pub unsafe extern "C" fn memcached_set_by_key(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            store(ptr, Verb::Set, group_key, group_key_length, key, key_length, value, value_length, expiration, flags, 0, true)
+            store(
+                ptr,
+                Verb::Set,
+                group_key,
+                group_key_length,
+                key,
+                key_length,
+                value,
+                value_length,
+                expiration,
+                flags,
+                0,
+                true,
+            )
         }
     })
 }
@@ -132,7 +167,20 @@ pub unsafe extern "C" fn memcached_add(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            store(ptr, Verb::Add, std::ptr::null(), 0, key, key_length, value, value_length, expiration, flags, 0, false)
+            store(
+                ptr,
+                Verb::Add,
+                std::ptr::null(),
+                0,
+                key,
+                key_length,
+                value,
+                value_length,
+                expiration,
+                flags,
+                0,
+                false,
+            )
         }
     })
 }
@@ -156,7 +204,20 @@ pub unsafe extern "C" fn memcached_add_by_key(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            store(ptr, Verb::Add, group_key, group_key_length, key, key_length, value, value_length, expiration, flags, 0, true)
+            store(
+                ptr,
+                Verb::Add,
+                group_key,
+                group_key_length,
+                key,
+                key_length,
+                value,
+                value_length,
+                expiration,
+                flags,
+                0,
+                true,
+            )
         }
     })
 }
@@ -182,7 +243,20 @@ pub unsafe extern "C" fn memcached_replace(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            store(ptr, Verb::Replace, std::ptr::null(), 0, key, key_length, value, value_length, expiration, flags, 0, false)
+            store(
+                ptr,
+                Verb::Replace,
+                std::ptr::null(),
+                0,
+                key,
+                key_length,
+                value,
+                value_length,
+                expiration,
+                flags,
+                0,
+                false,
+            )
         }
     })
 }
@@ -206,7 +280,20 @@ pub unsafe extern "C" fn memcached_replace_by_key(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            store(ptr, Verb::Replace, group_key, group_key_length, key, key_length, value, value_length, expiration, flags, 0, true)
+            store(
+                ptr,
+                Verb::Replace,
+                group_key,
+                group_key_length,
+                key,
+                key_length,
+                value,
+                value_length,
+                expiration,
+                flags,
+                0,
+                true,
+            )
         }
     })
 }
@@ -232,7 +319,20 @@ pub unsafe extern "C" fn memcached_append(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            store(ptr, Verb::Append, std::ptr::null(), 0, key, key_length, value, value_length, expiration, flags, 0, false)
+            store(
+                ptr,
+                Verb::Append,
+                std::ptr::null(),
+                0,
+                key,
+                key_length,
+                value,
+                value_length,
+                expiration,
+                flags,
+                0,
+                false,
+            )
         }
     })
 }
@@ -256,7 +356,20 @@ pub unsafe extern "C" fn memcached_append_by_key(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            store(ptr, Verb::Append, group_key, group_key_length, key, key_length, value, value_length, expiration, flags, 0, true)
+            store(
+                ptr,
+                Verb::Append,
+                group_key,
+                group_key_length,
+                key,
+                key_length,
+                value,
+                value_length,
+                expiration,
+                flags,
+                0,
+                true,
+            )
         }
     })
 }
@@ -282,7 +395,20 @@ pub unsafe extern "C" fn memcached_prepend(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            store(ptr, Verb::Prepend, std::ptr::null(), 0, key, key_length, value, value_length, expiration, flags, 0, false)
+            store(
+                ptr,
+                Verb::Prepend,
+                std::ptr::null(),
+                0,
+                key,
+                key_length,
+                value,
+                value_length,
+                expiration,
+                flags,
+                0,
+                false,
+            )
         }
     })
 }
@@ -306,7 +432,20 @@ pub unsafe extern "C" fn memcached_prepend_by_key(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            store(ptr, Verb::Prepend, group_key, group_key_length, key, key_length, value, value_length, expiration, flags, 0, true)
+            store(
+                ptr,
+                Verb::Prepend,
+                group_key,
+                group_key_length,
+                key,
+                key_length,
+                value,
+                value_length,
+                expiration,
+                flags,
+                0,
+                true,
+            )
         }
     })
 }
@@ -329,7 +468,22 @@ pub unsafe extern "C" fn memcached_cas(
 ) -> memcached_return_t {
     boundary(|| {
         // SAFETY: forwarded caller contract.
-        unsafe { store(ptr, Verb::Cas, std::ptr::null(), 0, key, key_length, value, value_length, expiration, flags, cas, false) }
+        unsafe {
+            store(
+                ptr,
+                Verb::Cas,
+                std::ptr::null(),
+                0,
+                key,
+                key_length,
+                value,
+                value_length,
+                expiration,
+                flags,
+                cas,
+                false,
+            )
+        }
     })
 }
 
@@ -353,7 +507,20 @@ pub unsafe extern "C" fn memcached_cas_by_key(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         unsafe {
-            store(ptr, Verb::Cas, group_key, group_key_length, key, key_length, value, value_length, expiration, flags, cas, true)
+            store(
+                ptr,
+                Verb::Cas,
+                group_key,
+                group_key_length,
+                key,
+                key_length,
+                value,
+                value_length,
+                expiration,
+                flags,
+                cas,
+                true,
+            )
         }
     })
 }

@@ -243,8 +243,9 @@ pub enum hashkit_distribution_t {
 }
 
 /// `hashkit_hash_fn`: a key hash function with its context pointer.
-pub type hashkit_hash_fn =
-    Option<unsafe extern "C" fn(key: *const c_char, key_length: size_t, context: *mut c_void) -> u32>;
+pub type hashkit_hash_fn = Option<
+    unsafe extern "C" fn(key: *const c_char, key_length: size_t, context: *mut c_void) -> u32,
+>;
 
 /// One hash function slot of a `hashkit_st`.
 #[repr(C)]
@@ -271,16 +272,74 @@ pub struct hashkit_st {
 /// Pointers stay valid until the handle's server list changes or the handle is freed.
 pub use crate::server::memcached_instance_st;
 
-/// `memcached_st` (696 bytes, the size of libmemcached 1.1.4's handle).
+/// `memcached_st` (696 bytes): libmemcached 1.1.4's handle, field for field at the same offsets.
 ///
-/// Callers may place it in their own storage and pass that to `memcached_create`. The bytes
-/// hold a private pointer to the library's state; only `options` (bit 0: the struct itself was
-/// allocated by the library) has the position and meaning of libmemcached's field.
+/// Callers may place it in their own storage and pass that to `memcached_create`. This library
+/// keeps its state behind `private_state` (where libmemcached keeps its SASL settings) and
+/// mirrors the scalar fields and the `flags` bits after every change, because programs built
+/// from libmemcached's source tree (such as `memcslap`) read bits like `flags.binary_protocol`
+/// directly. `servers`, `result`, `ketama`, `error_messages`, `_namespace` and `configure`
+/// are not used and stay zero.
 #[repr(C)]
 pub struct memcached_st {
-    pub private_state: [u64; 86],
+    /// libmemcached's `state` bits; always zero here.
+    pub state: u8,
+    /// libmemcached's `flags` bits as a little-endian 16-bit group: bit 0 auto_eject_hosts,
+    /// 1 binary_protocol, 2 buffer_requests, 3 hash_with_namespace, 4 no_block, 5 reply,
+    /// 6 randomize_replica_read, 7 support_cas, 8 tcp_nodelay, 9 use_sort_hosts, 10 use_udp,
+    /// 11 verify_key, 12 tcp_keepalive.
+    pub flags: [u8; 2],
+    pub distribution: memcached_server_distribution_t,
+    pub hashkit: hashkit_st,
+    pub server_info: u32,
+    pub number_of_hosts: u32,
+    pub servers: *mut c_void,
+    pub last_disconnected_server: *mut c_void,
+    pub snd_timeout: i32,
+    pub rcv_timeout: i32,
+    pub server_failure_limit: u32,
+    pub server_timeout_limit: u32,
+    pub io_msg_watermark: u32,
+    pub io_bytes_watermark: u32,
+    pub io_key_prefetch: u32,
+    pub tcp_keepidle: u32,
+    pub poll_timeout: i32,
+    pub connect_timeout: i32,
+    pub retry_timeout: i32,
+    pub dead_timeout: i32,
+    pub send_size: c_int,
+    pub recv_size: c_int,
+    pub user_data: *mut c_void,
+    pub query_id: u64,
+    pub number_of_replicas: u32,
+    pub result: memcached_result_st,
+    pub ketama: [u64; 4],
+    pub virtual_bucket: *mut c_void,
+    pub allocators: memcached_allocator_t,
+    pub on_clone: memcached_clone_fn,
+    pub on_cleanup: memcached_cleanup_fn,
+    pub get_key_failure: memcached_trigger_key_fn,
+    pub delete_trigger: memcached_trigger_delete_key_fn,
+    pub callbacks: *mut c_void,
+    /// This library's state: a pointer and a tag (libmemcached's `sasl` group).
+    pub private_state: [u64; 2],
+    pub error_messages: *mut c_void,
+    pub _namespace: *mut c_void,
+    pub configure: [u64; 3],
+    /// Bit 0: the struct itself was allocated by the library.
     pub options: u8,
     pub private_reserved: [u8; 7],
+}
+
+/// `struct memcached_allocator_t` (40 bytes): the memory functions of a handle.
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct memcached_allocator_t {
+    pub calloc: memcached_calloc_fn,
+    pub free: memcached_free_fn,
+    pub malloc: memcached_malloc_fn,
+    pub realloc: memcached_realloc_fn,
+    pub context: *mut c_void,
 }
 
 /// `memcached_string_st` (40 bytes): a growable byte buffer owned by a result.
@@ -433,7 +492,10 @@ pub type memcached_stat_fn = Option<
 
 /// `memcached_clone_fn`: called at the end of `memcached_clone`.
 pub type memcached_clone_fn = Option<
-    unsafe extern "C" fn(destination: *mut memcached_st, source: *const memcached_st) -> memcached_return_raw,
+    unsafe extern "C" fn(
+        destination: *mut memcached_st,
+        source: *const memcached_st,
+    ) -> memcached_return_raw,
 >;
 
 /// `memcached_cleanup_fn`: called by `memcached_free`.
@@ -452,7 +514,11 @@ pub type memcached_trigger_key_fn = Option<
 
 /// `memcached_trigger_delete_key_fn`: called after a successful delete.
 pub type memcached_trigger_delete_key_fn = Option<
-    unsafe extern "C" fn(ptr: *const memcached_st, key: *const c_char, key_length: size_t) -> memcached_return_raw,
+    unsafe extern "C" fn(
+        ptr: *const memcached_st,
+        key: *const c_char,
+        key_length: size_t,
+    ) -> memcached_return_raw,
 >;
 
 /// `memcached_dump_fn`: called for each key found by `memcached_dump`.
@@ -466,8 +532,13 @@ pub type memcached_dump_fn = Option<
 >;
 
 /// `memcached_malloc_fn`.
-pub type memcached_malloc_fn =
-    Option<unsafe extern "C" fn(ptr: *const memcached_st, size: size_t, context: *mut c_void) -> *mut c_void>;
+pub type memcached_malloc_fn = Option<
+    unsafe extern "C" fn(
+        ptr: *const memcached_st,
+        size: size_t,
+        context: *mut c_void,
+    ) -> *mut c_void,
+>;
 /// `memcached_free_fn`.
 pub type memcached_free_fn =
     Option<unsafe extern "C" fn(ptr: *const memcached_st, mem: *mut c_void, context: *mut c_void)>;
@@ -519,6 +590,16 @@ const _: () = assert!(core::mem::size_of::<hashkit_st>() == 48);
 const _: () = assert!(core::mem::size_of::<memcached_string_st>() == 40);
 const _: () = assert!(core::mem::size_of::<memcached_return_t>() == 4);
 const _: () = assert!(core::mem::offset_of!(memcached_st, options) == 688);
+const _: () = assert!(core::mem::offset_of!(memcached_st, flags) == 1);
+const _: () = assert!(core::mem::offset_of!(memcached_st, distribution) == 4);
+const _: () = assert!(core::mem::offset_of!(memcached_st, number_of_hosts) == 60);
+const _: () = assert!(core::mem::offset_of!(memcached_st, poll_timeout) == 112);
+const _: () = assert!(core::mem::offset_of!(memcached_st, user_data) == 136);
+const _: () = assert!(core::mem::offset_of!(memcached_st, query_id) == 144);
+const _: () = assert!(core::mem::offset_of!(memcached_st, result) == 160);
+const _: () = assert!(core::mem::offset_of!(memcached_st, allocators) == 552);
+const _: () = assert!(core::mem::offset_of!(memcached_st, private_state) == 632);
+const _: () = assert!(core::mem::size_of::<memcached_allocator_t>() == 40);
 const _: () = assert!(core::mem::offset_of!(memcached_result_st, options) == 347);
 const _: () = assert!(core::mem::offset_of!(memcached_server_st, hostname) == 136);
 const _: () = assert!(core::mem::offset_of!(memcached_server_st, weight) == 56);

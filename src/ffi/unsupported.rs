@@ -30,15 +30,32 @@ pub unsafe extern "C" fn memcached_set_memory_allocators(
         let Some(h) = (unsafe { handle_of(ptr) }) else {
             return MEMCACHED_INVALID_ARGUMENTS;
         };
-        let set = [mem_malloc.is_some(), mem_free.is_some(), mem_realloc.is_some(), mem_calloc.is_some()];
+        let set = [
+            mem_malloc.is_some(),
+            mem_free.is_some(),
+            mem_realloc.is_some(),
+            mem_calloc.is_some(),
+        ];
         if set.iter().all(|s| !s) {
             h.allocators = Allocators::default();
             return MEMCACHED_SUCCESS;
         }
         if !set.iter().all(|s| *s) {
-            return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "give all four memory functions or none"), None);
+            return h.fail(
+                Error::new(
+                    MEMCACHED_INVALID_ARGUMENTS,
+                    "give all four memory functions or none",
+                ),
+                None,
+            );
         }
-        h.allocators = Allocators { malloc: mem_malloc, free: mem_free, realloc: mem_realloc, calloc: mem_calloc, context };
+        h.allocators = Allocators {
+            malloc: mem_malloc,
+            free: mem_free,
+            realloc: mem_realloc,
+            calloc: mem_calloc,
+            context,
+        };
         MEMCACHED_SUCCESS
     })
 }
@@ -57,7 +74,9 @@ pub unsafe extern "C" fn memcached_get_memory_allocators(
 ) {
     boundary(|| {
         // SAFETY: caller contract.
-        let allocators = unsafe { handle_of(ptr) }.map(|h| h.allocators).unwrap_or_default();
+        let allocators = unsafe { handle_of(ptr) }
+            .map(|h| h.allocators)
+            .unwrap_or_default();
         // SAFETY: caller contract.
         unsafe {
             write_out(mem_malloc, allocators.malloc);
@@ -73,9 +92,15 @@ pub unsafe extern "C" fn memcached_get_memory_allocators(
 /// # Safety
 /// `ptr` is NULL or a valid handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_get_memory_allocators_context(ptr: *const memcached_st) -> *mut c_void {
+pub unsafe extern "C" fn memcached_get_memory_allocators_context(
+    ptr: *const memcached_st,
+) -> *mut c_void {
     // SAFETY: caller contract.
-    boundary(|| unsafe { handle_of(ptr) }.map(|h| h.allocators.context).unwrap_or(std::ptr::null_mut()))
+    boundary(|| {
+        unsafe { handle_of(ptr) }
+            .map(|h| h.allocators.context)
+            .unwrap_or(std::ptr::null_mut())
+    })
 }
 
 /// Stores SASL PLAIN credentials and turns on the binary protocol; every new connection
@@ -95,8 +120,15 @@ pub unsafe extern "C" fn memcached_set_sasl_auth_data(
             return MEMCACHED_INVALID_ARGUMENTS;
         };
         // SAFETY: caller contract.
-        let (Some(user), Some(password)) = (unsafe { c_str(username) }, unsafe { c_str(password) }) else {
-            return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "SASL user name and password are required"), None);
+        let (Some(user), Some(password)) = (unsafe { c_str(username) }, unsafe { c_str(password) })
+        else {
+            return h.fail(
+                Error::new(
+                    MEMCACHED_INVALID_ARGUMENTS,
+                    "SASL user name and password are required",
+                ),
+                None,
+            );
         };
         h.sasl = Some((user.to_vec(), password.to_vec()));
         // SASL needs the binary protocol; libmemcached switches it on here too (which also
@@ -110,7 +142,9 @@ pub unsafe extern "C" fn memcached_set_sasl_auth_data(
 /// # Safety
 /// `ptr` is NULL or a valid handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_destroy_sasl_auth_data(ptr: *mut memcached_st) -> memcached_return_t {
+pub unsafe extern "C" fn memcached_destroy_sasl_auth_data(
+    ptr: *mut memcached_st,
+) -> memcached_return_t {
     boundary(|| {
         // SAFETY: caller contract.
         let Some(h) = (unsafe { handle_of(ptr) }) else {
@@ -126,7 +160,10 @@ pub unsafe extern "C" fn memcached_destroy_sasl_auth_data(ptr: *mut memcached_st
 /// # Safety
 /// No pointer is dereferenced.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_set_sasl_callbacks(ptr: *mut memcached_st, callbacks: *const c_void) {
+pub unsafe extern "C" fn memcached_set_sasl_callbacks(
+    ptr: *mut memcached_st,
+    callbacks: *const c_void,
+) {
     let _ = (ptr, callbacks);
 }
 
@@ -160,22 +197,38 @@ pub unsafe extern "C" fn memcached_bucket_set(
             return MEMCACHED_INVALID_ARGUMENTS;
         };
         if host_map.is_null() || buckets == 0 {
-            return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "a bucket map needs at least one bucket"), None);
+            return h.fail(
+                Error::new(
+                    MEMCACHED_INVALID_ARGUMENTS,
+                    "a bucket map needs at least one bucket",
+                ),
+                None,
+            );
         }
         // SAFETY: caller contract: `buckets` entries.
         let hosts = unsafe { std::slice::from_raw_parts(host_map, buckets as usize) };
         // SAFETY: caller contract: NULL or `buckets` entries.
-        let forward = (!forward_map.is_null()).then(|| unsafe { std::slice::from_raw_parts(forward_map, buckets as usize) });
+        let forward = (!forward_map.is_null())
+            .then(|| unsafe { std::slice::from_raw_parts(forward_map, buckets as usize) });
         match h.selector.set_buckets(hosts, forward, replicas) {
             Ok(()) => MEMCACHED_SUCCESS,
-            Err(()) => h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "invalid bucket map"), None),
+            Err(()) => h.fail(
+                Error::new(MEMCACHED_INVALID_ARGUMENTS, "invalid bucket map"),
+                None,
+            ),
         }
     })
 }
 
 fn not_supported(h: Option<&mut crate::handle::Handle>, what: &str) -> memcached_return_t {
     match h {
-        Some(h) => h.fail(Error::new(MEMCACHED_NOT_SUPPORTED, format!("{what} is not implemented by libmemcached-rs")), None),
+        Some(h) => h.fail(
+            Error::new(
+                MEMCACHED_NOT_SUPPORTED,
+                format!("{what} is not implemented by libmemcached-rs"),
+            ),
+            None,
+        ),
         None => MEMCACHED_NOT_SUPPORTED,
     }
 }
@@ -231,7 +284,11 @@ pub unsafe extern "C" fn memcached_dump(
 /// # Safety
 /// `ptr` is NULL or a valid handle; `str_` is NULL or valid for `length` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_set_encoding_key(ptr: *mut memcached_st, str_: *const c_char, length: size_t) -> memcached_return_t {
+pub unsafe extern "C" fn memcached_set_encoding_key(
+    ptr: *mut memcached_st,
+    str_: *const c_char,
+    length: size_t,
+) -> memcached_return_t {
     // SAFETY: caller contract.
     let _ = unsafe { bytes(str_, length) };
     // SAFETY: caller contract.
@@ -253,7 +310,10 @@ pub unsafe extern "C" fn memcached_get_hashkit(ptr: *const memcached_st) -> *con
 /// # Safety
 /// `ptr` is NULL or a valid handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_set_hashkit(ptr: *mut memcached_st, hashk: *mut hashkit_st) -> memcached_return_t {
+pub unsafe extern "C" fn memcached_set_hashkit(
+    ptr: *mut memcached_st,
+    hashk: *mut hashkit_st,
+) -> memcached_return_t {
     let _ = hashk;
     // SAFETY: caller contract.
     boundary(|| not_supported(unsafe { handle_of(ptr) }, "memcached_set_hashkit"))

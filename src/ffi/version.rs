@@ -35,7 +35,10 @@ pub unsafe extern "C" fn memcached_version(ptr: *mut memcached_st) -> memcached_
 /// # Safety
 /// `ptr` is NULL or a valid handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_verbosity(ptr: *mut memcached_st, verbosity: u32) -> memcached_return_t {
+pub unsafe extern "C" fn memcached_verbosity(
+    ptr: *mut memcached_st,
+    verbosity: u32,
+) -> memcached_return_t {
     boundary(|| {
         // SAFETY: caller contract.
         match unsafe { handle_of(ptr) } {
@@ -51,7 +54,10 @@ pub unsafe extern "C" fn memcached_verbosity(ptr: *mut memcached_st, verbosity: 
 /// # Safety
 /// `ptr` is NULL or a valid handle.
 #[no_mangle]
-pub unsafe extern "C" fn memcached_flush(ptr: *mut memcached_st, expiration: libc::time_t) -> memcached_return_t {
+pub unsafe extern "C" fn memcached_flush(
+    ptr: *mut memcached_st,
+    expiration: libc::time_t,
+) -> memcached_return_t {
     boundary(|| {
         // SAFETY: caller contract.
         match unsafe { handle_of(ptr) } {

@@ -43,7 +43,10 @@ pub(super) fn parse_u64(field: &[u8]) -> Result<u64, ProtocolError> {
             return Err(ProtocolError::Malformed);
         }
         // Keep scanning after an overflow: a non-digit later still makes the field Malformed.
-        match value.checked_mul(10).and_then(|v| v.checked_add(u64::from(digit))) {
+        match value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(digit)))
+        {
             Some(next) => value = next,
             None => overflow = true,
         }

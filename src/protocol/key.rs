@@ -54,7 +54,8 @@ pub fn check_key(
     }
     if text_protocol {
         let allowed = if verify_key {
-            namespace.iter().all(|&byte| is_graphic(byte)) && key.iter().all(|&byte| is_graphic(byte))
+            namespace.iter().all(|&byte| is_graphic(byte))
+                && key.iter().all(|&byte| is_graphic(byte))
         } else {
             all_safe_in_command_line(namespace) && all_safe_in_command_line(key)
         };
@@ -136,7 +137,10 @@ fn all_safe_in_command_line(bytes: &[u8]) -> bool {
             return false;
         }
     }
-    chunks.remainder().iter().all(|&byte| is_safe_in_command_line(byte))
+    chunks
+        .remainder()
+        .iter()
+        .all(|&byte| is_safe_in_command_line(byte))
 }
 
 /// True for bytes that cannot end or split a text command line: everything except space,
