@@ -80,10 +80,12 @@ pub struct SocketOptions {
 }
 
 /// The time limit of one blocking step sequence.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Deadline {
-    at: Option<Instant>,
+    at: std::cell::Cell<Option<Instant>>,
     timeout_ms: i32,
+    /// Started by the first wait instead of at creation (see `Deadline::lazy`).
+    lazy: bool,
 }
 
 impl Deadline {
@@ -99,12 +101,26 @@ impl Deadline {
         } else {
             Some(start + Duration::from_millis(timeout_ms as u64))
         };
-        Deadline { at, timeout_ms }
+        Deadline { at: std::cell::Cell::new(at), timeout_ms, lazy: false }
+    }
+
+    /// A deadline that starts when something first waits on it. Reading replies that are
+    /// already buffered (most of an mget's) then needs no clock read at all.
+    pub fn lazy(timeout_ms: i32) -> Deadline {
+        Deadline { at: std::cell::Cell::new(None), timeout_ms, lazy: true }
+    }
+
+    /// Starts a lazy deadline now, if it has not started yet.
+    fn arm(&self) {
+        if self.lazy && self.timeout_ms >= 0 && self.at.get().is_none() {
+            self.at.set(Some(Instant::now() + Duration::from_millis(self.timeout_ms as u64)));
+        }
     }
 
     /// Milliseconds left, for poll(): -1 for no limit, 0 when expired.
     fn remaining_ms(&self) -> c_int {
-        match self.at {
+        self.arm();
+        match self.at.get() {
             None => -1,
             Some(at) => {
                 let left = at.saturating_duration_since(Instant::now());
@@ -126,8 +142,9 @@ pub struct Conn {
     identity: (u64, u64),
     /// Socket timeout currently set with SO_RCVTIMEO/SO_SNDTIMEO, in milliseconds.
     socket_timeout_ms: i32,
-    /// When the last request finished; used to check idle connections before reuse.
-    pub last_used: Instant,
+    /// When the last request started, in coarse milliseconds (see `coarse_now_ms`); used to
+    /// check idle connections before reuse.
+    pub last_used_ms: u64,
     /// Whether a request was already completed on this connection.
     pub reused: bool,
     /// Binary protocol request counter (the opaque field).
@@ -146,8 +163,18 @@ pub struct Conn {
 
 /// Writes above this size span several TCP segments on common networks (Ethernet MSS 1448).
 const ONE_SEGMENT: usize = 1400;
-/// An idle connection is checked for a pending close after this long without use.
-const IDLE_CHECK_AFTER: Duration = Duration::from_millis(20);
+/// An idle connection is checked for a pending close after this many milliseconds without
+/// use.
+const IDLE_CHECK_AFTER_MS: u64 = 20;
+
+/// Monotonic milliseconds from CLOCK_MONOTONIC_COARSE: a few nanoseconds to read, with the
+/// kernel tick's resolution (a few ms), enough for idle checks.
+pub fn coarse_now_ms() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid out-parameter.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    (ts.tv_sec as u64).wrapping_mul(1000).wrapping_add(ts.tv_nsec as u64 / 1_000_000)
+}
 /// Read buffers grow in steps of at most this many bytes, whatever length a reply claims.
 const MAX_READ_STEP: usize = 4 << 20;
 const MIN_READ_SPARE: usize = 16 << 10;
@@ -360,7 +387,7 @@ impl Conn {
             generation: fork_generation(),
             identity: socket_identity(fd),
             socket_timeout_ms: 0,
-            last_used: Instant::now(),
+            last_used_ms: coarse_now_ms(),
             reused: false,
             opaque: 0,
             received: 0,
@@ -580,11 +607,11 @@ impl Conn {
 
     /// Checks a connection that sat idle: returns false if the server closed it, or if bytes
     /// nobody asked for are waiting (a reply that arrived after its request gave up).
-    pub fn usable_after_idle(&mut self, now: Instant) -> bool {
+    pub fn usable_after_idle(&mut self, now_ms: u64) -> bool {
         if self.rpos < self.rbuf.len() {
             return false;
         }
-        if now.saturating_duration_since(self.last_used) < IDLE_CHECK_AFTER {
+        if now_ms.saturating_sub(self.last_used_ms) < IDLE_CHECK_AFTER_MS {
             return true;
         }
         let mut byte = 0u8;
@@ -786,6 +813,7 @@ impl Conn {
         first: bool,
         wanted: Option<usize>,
     ) -> Result<usize, IoFailure> {
+        deadline.arm();
         self.compact();
         let have = self.rbuf.len() - self.rpos;
         let step = match wanted {

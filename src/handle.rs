@@ -576,20 +576,20 @@ impl Handle {
 
     /// Returns a usable connection to server `index`, connecting if needed.
     pub fn connection(&mut self, index: usize) -> Result<&mut Conn, Error> {
-        self.connection_at(index, std::time::Instant::now())
+        self.connection_at(index, conn::coarse_now_ms())
     }
 
     /// As `connection`, with the current time supplied by the caller.
     pub fn connection_at(
         &mut self,
         index: usize,
-        now: std::time::Instant,
+        now_ms: u64,
     ) -> Result<&mut Conn, Error> {
         let poll_timeout = self.behaviors.poll_timeout;
         let server = &mut self.servers[index];
         let keep = match server.conn.as_mut() {
             Some(conn) if conn.is_inherited() => false,
-            Some(conn) => conn.usable_after_idle(now),
+            Some(conn) => conn.usable_after_idle(now_ms),
             None => false,
         };
         if !keep && server.conn.is_some() {

@@ -6,7 +6,6 @@
 //! as it takes. A connection that fails before any reply byte arrived, after sitting idle, is
 //! reopened once and the request repeated (a server restart closes idle connections).
 
-use std::time::Instant;
 
 use libc::c_char;
 
@@ -143,9 +142,10 @@ fn exchange_with<T>(
     let binary = h.behaviors.binary;
     let poll_timeout = h.behaviors.poll_timeout;
     for attempt in 0..2 {
-        // One clock read serves the idle check, the deadline and the idle mark.
-        let now = Instant::now();
-        h.connection_at(index, now)?;
+        // One coarse clock read serves the idle check and the idle mark; the deadline starts
+        // only if a wait outlasts the first blocking recv.
+        let now_ms = crate::conn::coarse_now_ms();
+        h.connection_at(index, now_ms)?;
         let server = &mut h.servers[index];
         let queued = std::mem::take(&mut server.write_queue);
         let conn = server.conn.as_mut().expect("connection() connected it");
@@ -158,7 +158,7 @@ fn exchange_with<T>(
         } else {
             0
         };
-        let deadline = Deadline::after_ms_from(now, poll_timeout);
+        let deadline = Deadline::lazy(poll_timeout);
         conn.prepare_write(
             queued.len() + request.len() + value.len() + trailer.len(),
             expects_reply,
@@ -170,7 +170,7 @@ fn exchange_with<T>(
         match outcome {
             Ok(result) => {
                 conn.reused = true;
-                conn.last_used = now;
+                conn.last_used_ms = now_ms;
                 return Ok(result);
             }
             Err(error) => {
@@ -1077,7 +1077,7 @@ pub fn fetch_next(h: &mut Handle, r: &mut memcached_result_st) -> Result<bool, E
             }
             continue;
         };
-        let deadline = Deadline::after_ms(poll_timeout);
+        let deadline = Deadline::lazy(poll_timeout);
         let mut terminators = server.fetch_terminators;
         let outcome = if binary {
             read_binary(conn, &deadline, None, |reply| {
@@ -1098,7 +1098,7 @@ pub fn fetch_next(h: &mut Handle, r: &mut memcached_result_st) -> Result<bool, E
                 server.pending_fetch = false;
                 if let Some(conn) = server.conn.as_mut() {
                     conn.reused = true;
-                    conn.last_used = Instant::now();
+                    conn.last_used_ms = crate::conn::coarse_now_ms();
                 }
                 h.fetch.pending.remove(0);
                 if binary && !h.fetch.end_opaque.is_empty() {

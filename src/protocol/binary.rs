@@ -111,16 +111,18 @@ pub fn encode_request(
         .and_then(|len| u32::try_from(len).ok())
         .ok_or(ProtocolError::BadLength)?;
 
+    // The header is built on the stack and appended in one copy.
+    let mut header = [0u8; HEADER_LEN];
+    header[0] = REQUEST_MAGIC;
+    header[1] = opcode;
+    header[2..4].copy_from_slice(&key_len.to_be_bytes());
+    header[4] = extras_len;
+    // Bytes 5..8 stay zero: data type (raw bytes) and vbucket.
+    header[8..12].copy_from_slice(&body_len.to_be_bytes());
+    header[12..16].copy_from_slice(&opaque.to_be_bytes());
+    header[16..24].copy_from_slice(&cas.to_be_bytes());
     out.reserve(HEADER_LEN + extras.len() + usize::from(key_len));
-    out.push(REQUEST_MAGIC);
-    out.push(opcode);
-    out.extend_from_slice(&key_len.to_be_bytes());
-    out.push(extras_len);
-    // Data type (raw bytes) and vbucket.
-    out.extend_from_slice(&[0, 0, 0]);
-    out.extend_from_slice(&body_len.to_be_bytes());
-    out.extend_from_slice(&opaque.to_be_bytes());
-    out.extend_from_slice(&cas.to_be_bytes());
+    out.extend_from_slice(&header);
     out.extend_from_slice(extras);
     out.extend_from_slice(ns);
     out.extend_from_slice(key);

@@ -235,8 +235,9 @@ pub fn parse_reply(buf: &[u8]) -> Result<Parsed<TextReply<'_>>, ProtocolError> {
     let line = &buf[..line_len];
     let header_len = line_len + CRLF.len();
 
-    if let Some(fields) = line.strip_prefix(b"VALUE ") {
-        return parse_value(buf, fields, header_len);
+    // A fixed-size comparison compiles to two integer compares instead of a memcmp call.
+    if line.len() >= 6 && line[..6] == *b"VALUE " {
+        return parse_value(buf, &line[6..], header_len);
     }
     let reply = classify_line(line)?;
     Ok(Parsed::Complete {
@@ -275,6 +276,17 @@ struct Fields<'a> {
     rest: &'a [u8],
 }
 
+impl<'a> Fields<'a> {
+    /// Returns the next field, found with memchr: for keys, which can be long.
+    fn next_word(&mut self) -> Option<&'a [u8]> {
+        let start = self.rest.iter().position(|&byte| byte != b' ')?;
+        let rest = &self.rest[start..];
+        let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
+        self.rest = &rest[end..];
+        Some(&rest[..end])
+    }
+}
+
 impl<'a> Iterator for Fields<'a> {
     type Item = &'a [u8];
 
@@ -297,7 +309,7 @@ fn parse_value<'a>(
     header_len: usize,
 ) -> Result<Parsed<TextReply<'a>>, ProtocolError> {
     let mut tokens = Fields { rest: fields };
-    let key = tokens.next().ok_or(ProtocolError::Malformed)?;
+    let key = tokens.next_word().ok_or(ProtocolError::Malformed)?;
     let flags = parse_u32(tokens.next().ok_or(ProtocolError::Malformed)?)?;
     let byte_count = tokens.next().ok_or(ProtocolError::Malformed)?;
     let byte_count = parse_u64(byte_count).map_err(|error| match error {
