@@ -43,6 +43,7 @@ run_suite configure-snippet configure-snippet/run.sh "$prefix"
 run_suite util-smoke scripts/util-smoke.sh "$prefix"
 run_suite c-tests c-tests/run.sh "$prefix"
 run_suite sasl tests/sasl/run.sh "$prefix"
+run_suite encoding tests/encoding/run.sh "$prefix"
 run_suite proftpd-e2e tests/e2e/run.sh --lib-dir "$prefix/lib"
 run_suite consumers tests/consumers/run.sh --lib-dir "$prefix/lib"
 run_suite bench-smoke c-tests/bench/run.sh "$prefix" --short

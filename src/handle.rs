@@ -150,6 +150,8 @@ pub struct Handle {
     pub pool_min: u32,
     pub pool_max: u32,
     pub sasl: Option<(Vec<u8>, Vec<u8>)>,
+    /// The value encryption key of `memcached_set_encoding_key`.
+    pub encoding: Option<crate::encoding::EncodingKey>,
     /// The C struct this state belongs to, passed to user callbacks.
     pub owner: *mut memcached_st,
     /// The result object of `memcached_fetch` and `memcached_fetch_execute`.
@@ -187,6 +189,7 @@ impl Handle {
             pool_min: 1,
             pool_max: 1,
             sasl: None,
+            encoding: None,
             owner,
             result: crate::result::new_result(owner, false),
         }
@@ -732,6 +735,7 @@ impl Handle {
         copy.callbacks = self.callbacks;
         copy.allocators = self.allocators;
         copy.sasl = self.sasl.clone();
+        copy.encoding = self.encoding.clone();
         copy.pool_min = self.pool_min;
         copy.pool_max = self.pool_max;
         copy.config_file = self.config_file.clone();

@@ -8,9 +8,12 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod alloc;
+pub mod analyze;
 pub mod config;
 pub mod conn;
 pub mod dist;
+pub mod dump;
+pub mod encoding;
 pub mod error;
 pub mod ffi;
 pub mod handle;

@@ -400,6 +400,18 @@ pub fn store(
     if let Err(error) = prologue(h, key) {
         return h.fail(error, None);
     }
+    let encrypted;
+    let value = match &h.encoding {
+        None => value,
+        Some(_) if matches!(verb, Verb::Append | Verb::Prepend) => {
+            let error = Error::new(MEMCACHED_NOT_SUPPORTED, crate::encoding::NOT_ALLOWED_MESSAGE);
+            return h.fail(error, None);
+        }
+        Some(encoding) => {
+            encrypted = encoding.encrypt(value);
+            &encrypted[..]
+        }
+    };
     let index = h.pick_server(group.unwrap_or(key));
     let buffered = h.behaviors.buffer_requests && verb == Verb::Set;
     let quiet = h.behaviors.noreply || buffered;
@@ -648,7 +660,7 @@ pub fn get(
     for level in 0..=replicas {
         let index = (primary + (start + level) % (replicas + 1)) % h.servers.len();
         match get_on(h, index, key) {
-            Ok((MEMCACHED_SUCCESS, found)) => return (MEMCACHED_SUCCESS, found),
+            Ok((MEMCACHED_SUCCESS, found)) => return decrypt_found(h, index, found),
             Ok((code, _)) if !crate::error::is_connection_class(code) => {
                 return (finish(h, Ok(code), Some(index)), None)
             }
@@ -658,6 +670,32 @@ pub fn get(
     }
     let (error, index) = last_error.unwrap_or((Error::code(MEMCACHED_FAILURE), primary));
     (finish(h, Err(error), Some(index)), None)
+}
+
+/// Decrypts a value found by get when an encoding key is set (empty values stay empty).
+fn decrypt_found(h: &mut Handle, index: usize, found: Option<Found>) -> (memcached_return_t, Option<Found>) {
+    let (Some(encoding), Some(found)) = (&h.encoding, found.as_ref()) else {
+        return (MEMCACHED_SUCCESS, found);
+    };
+    if found.length == 0 {
+        return (MEMCACHED_SUCCESS, Some(Found { ..*found }));
+    }
+    let memory = crate::ffi::memory_of_handle(h);
+    // SAFETY: `found.value` holds `found.length` bytes allocated by copy_value.
+    let stored = unsafe { std::slice::from_raw_parts(found.value as *const u8, found.length) };
+    let plain = encoding.decrypt(stored);
+    // SAFETY: the encrypted copy was allocated by `memory` and is not used after this.
+    unsafe { memory.free(found.value as *mut libc::c_void) };
+    match plain {
+        Some(plain) => match copy_value(&memory, &plain) {
+            Ok(value) => (MEMCACHED_SUCCESS, Some(Found { value, length: plain.len(), flags: found.flags, cas: found.cas })),
+            Err(error) => (h.fail(error, Some(index)), None),
+        },
+        None => {
+            let error = Error::new(MEMCACHED_FAILURE, crate::encoding::DECRYPT_FAILED_MESSAGE);
+            (h.fail(error, Some(index)), None)
+        }
+    }
 }
 
 // ----- arithmetic -----
@@ -677,6 +715,10 @@ pub fn arithmetic(
 ) -> (memcached_return_t, Option<u64>) {
     if let Err(error) = prologue(h, key) {
         return (h.fail(error, None), None);
+    }
+    if h.encoding.is_some() {
+        let error = Error::new(MEMCACHED_NOT_SUPPORTED, crate::encoding::NOT_ALLOWED_MESSAGE);
+        return (h.fail(error, None), Some(u64::MAX));
     }
     if initial.is_some() && !h.behaviors.binary {
         let error = Error::new(
@@ -1060,6 +1102,7 @@ fn drain_pending_fetch(h: &mut Handle) {
 
 /// Reads the next item of the current mget into `r`. Ok(false) at the end of the stream.
 pub fn fetch_next(h: &mut Handle, r: &mut memcached_result_st) -> Result<bool, Error> {
+    let encoding = h.encoding.clone();
     let binary = h.behaviors.binary;
     let ns_len = h.namespace_bytes().len();
     let poll_timeout = h.behaviors.poll_timeout;
@@ -1081,11 +1124,11 @@ pub fn fetch_next(h: &mut Handle, r: &mut memcached_result_st) -> Result<bool, E
         let mut terminators = server.fetch_terminators;
         let outcome = if binary {
             read_binary(conn, &deadline, None, |reply| {
-                fetch_binary_reply(reply, end_opaque, ns_len, r)
+                fetch_binary_reply(reply, end_opaque, ns_len, encoding.as_ref(), r)
             })
         } else {
             read_text(conn, &deadline, |reply| {
-                fetch_text_reply(reply, &mut terminators, ns_len, r)
+                fetch_text_reply(reply, &mut terminators, ns_len, encoding.as_ref(), r)
             })
         };
         server.fetch_terminators = terminators;
@@ -1119,8 +1162,10 @@ pub fn fetch_next(h: &mut Handle, r: &mut memcached_result_st) -> Result<bool, E
     Ok(false)
 }
 
+/// Stores one fetched item in `r`, decrypting its value when an encoding key is set.
 fn fill_result(
     r: &mut memcached_result_st,
+    encoding: Option<&crate::encoding::EncodingKey>,
     key: &[u8],
     data: &[u8],
     flags: u32,
@@ -1128,6 +1173,16 @@ fn fill_result(
 ) -> Result<(), Error> {
     result::reset(r);
     result::set_key(r, key);
+    let plain;
+    let data = match encoding {
+        Some(encoding) if !data.is_empty() => {
+            plain = encoding.decrypt(data).ok_or_else(|| {
+                Error::new(MEMCACHED_FAILURE, crate::encoding::DECRYPT_FAILED_MESSAGE)
+            })?;
+            &plain[..]
+        }
+        _ => data,
+    };
     if !result::set_value(r, data) {
         return Err(Error::new(
             MEMCACHED_MEMORY_ALLOCATION_FAILURE,
@@ -1143,6 +1198,7 @@ fn fetch_text_reply(
     reply: TextReply<'_>,
     terminators: &mut u32,
     ns_len: usize,
+    encoding: Option<&crate::encoding::EncodingKey>,
     r: &mut memcached_result_st,
 ) -> Result<Step<bool>, Error> {
     match reply {
@@ -1153,7 +1209,7 @@ fn fetch_text_reply(
             data,
         } => {
             let key = key.get(ns_len..).unwrap_or(&[]);
-            fill_result(r, key, data, flags, cas.unwrap_or(0))?;
+            fill_result(r, encoding, key, data, flags, cas.unwrap_or(0))?;
             Ok(Step::Done(true))
         }
         TextReply::End => {
@@ -1175,6 +1231,7 @@ fn fetch_binary_reply(
     reply: &Response<'_>,
     end_opaque: Option<u32>,
     ns_len: usize,
+    encoding: Option<&crate::encoding::EncodingKey>,
     r: &mut memcached_result_st,
 ) -> Result<Step<bool>, Error> {
     match reply.opcode {
@@ -1187,7 +1244,7 @@ fn fetch_binary_reply(
                 ));
             }
             let key = reply.key.get(ns_len..).unwrap_or(&[]);
-            fill_result(r, key, reply.value, binary::flags_of(reply), reply.cas)?;
+            fill_result(r, encoding, key, reply.value, binary::flags_of(reply), reply.cas)?;
             Ok(Step::Done(true))
         }
         _ => Ok(Step::More),
@@ -1498,4 +1555,77 @@ pub fn verbosity(h: &mut Handle, level: u32) -> memcached_return_t {
             code
         })
     })
+}
+
+// ----- dump -----
+
+/// `memcached_dump`'s connection side over the handle's text-protocol connections.
+struct DumpOverHandle<'a> {
+    h: &'a mut Handle,
+}
+
+impl crate::dump::DumpConnection for DumpOverHandle<'_> {
+    fn send(&mut self, server: usize, request: &[u8]) -> Result<(), memcached_return_t> {
+        let poll_timeout = self.h.behaviors.poll_timeout;
+        let sent = match self.h.connection(server) {
+            Ok(conn) => conn.send_all(&[request], &Deadline::after_ms(poll_timeout)).map_err(|f| f.into_error("write")),
+            Err(error) => Err(error),
+        };
+        sent.map_err(|error| self.h.fail(error, Some(server)))
+    }
+
+    fn read_line(&mut self, server: usize) -> Result<Vec<u8>, memcached_return_t> {
+        let poll_timeout = self.h.behaviors.poll_timeout;
+        let Some(conn) = self.h.servers[server].conn.as_mut() else {
+            return Err(MEMCACHED_CONNECTION_FAILURE);
+        };
+        let deadline = Deadline::lazy(poll_timeout);
+        let mut first = true;
+        let outcome = loop {
+            let pending = &conn.rbuf[conn.rpos..];
+            if let Some(end) = pending.windows(2).position(|pair| pair == b"\r\n") {
+                let line = pending[..end].to_vec();
+                conn.rpos += end + 2;
+                break Ok(line);
+            }
+            if pending.len() > text::MAX_LINE_LEN {
+                break Err(Error::new(MEMCACHED_PROTOCOL_ERROR, "cachedump line too long"));
+            }
+            if let Err(failure) = conn.fill(&deadline, first, None) {
+                break Err(failure.into_error("read"));
+            }
+            first = false;
+        };
+        outcome.map_err(|error| self.h.fail(error, Some(server)))
+    }
+
+    fn record_callback_error(&mut self, server: usize, code: memcached_return_t) {
+        self.h.servers[server].set_error(code, crate::error::strerror(code));
+    }
+}
+
+/// memcached_dump: walks every slab class of every server with `stats cachedump` and calls
+/// `on_key` for each key. Text protocol only.
+pub fn dump(h: &mut Handle, callbacks: &mut [impl FnMut(&std::ffi::CStr) -> memcached_return_t]) -> memcached_return_t {
+    h.begin();
+    if let Err(error) = check_servers(h) {
+        return h.fail(error, None);
+    }
+    if h.behaviors.binary {
+        let error = Error::new(MEMCACHED_NOT_SUPPORTED, crate::dump::BINARY_NOT_SUPPORTED_MESSAGE);
+        return h.fail(error, None);
+    }
+    if h.servers.iter().any(|s| s.major_version == u8::MAX) {
+        version(h);
+        h.begin();
+    }
+    let servers = h.servers.len();
+    let code = crate::dump::run_dump(&mut DumpOverHandle { h }, servers, callbacks);
+    if code != MEMCACHED_SUCCESS && code != MEMCACHED_SOME_ERRORS {
+        // Replies of other servers may still be pending: start over on fresh connections.
+        for server in h.servers.iter_mut() {
+            server.disconnect();
+        }
+    }
+    code
 }

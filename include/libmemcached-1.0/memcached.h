@@ -173,6 +173,33 @@ typedef enum memcached_hash_t {
   MEMCACHED_HASH_MAX = 12,
 } memcached_hash_t;
 
+// `hashkit_return_t`: result codes of the hashkit functions.
+typedef enum hashkit_return_t {
+  HASHKIT_SUCCESS = 0,
+  HASHKIT_FAILURE = 1,
+  HASHKIT_MEMORY_ALLOCATION_FAILURE = 2,
+  HASHKIT_INVALID_HASH = 3,
+  HASHKIT_INVALID_ARGUMENT = 4,
+  HASHKIT_MAXIMUM_RETURN = 5,
+} hashkit_return_t;
+
+// `hashkit_hash_algorithm_t`: the same numbering as `memcached_hash_t`.
+typedef enum hashkit_hash_algorithm_t {
+  HASHKIT_HASH_DEFAULT = 0,
+  HASHKIT_HASH_MD5 = 1,
+  HASHKIT_HASH_CRC = 2,
+  HASHKIT_HASH_FNV1_64 = 3,
+  HASHKIT_HASH_FNV1A_64 = 4,
+  HASHKIT_HASH_FNV1_32 = 5,
+  HASHKIT_HASH_FNV1A_32 = 6,
+  HASHKIT_HASH_HSIEH = 7,
+  HASHKIT_HASH_MURMUR = 8,
+  HASHKIT_HASH_JENKINS = 9,
+  HASHKIT_HASH_MURMUR3 = 10,
+  HASHKIT_HASH_CUSTOM = 11,
+  HASHKIT_HASH_MAX = 12,
+} hashkit_hash_algorithm_t;
+
 // `memcached_server_state_t`: the connection state of a server.
 typedef enum memcached_server_state_t {
   MEMCACHED_SERVER_STATE_NEW = 0,
@@ -245,33 +272,6 @@ typedef enum memcached_callback_t {
   MEMCACHED_CALLBACK_MAX = 9,
 } memcached_callback_t;
 
-// `hashkit_return_t`: result codes of the hashkit functions.
-typedef enum hashkit_return_t {
-  HASHKIT_SUCCESS = 0,
-  HASHKIT_FAILURE = 1,
-  HASHKIT_MEMORY_ALLOCATION_FAILURE = 2,
-  HASHKIT_INVALID_HASH = 3,
-  HASHKIT_INVALID_ARGUMENT = 4,
-  HASHKIT_MAXIMUM_RETURN = 5,
-} hashkit_return_t;
-
-// `hashkit_hash_algorithm_t`: the same numbering as `memcached_hash_t`.
-typedef enum hashkit_hash_algorithm_t {
-  HASHKIT_HASH_DEFAULT = 0,
-  HASHKIT_HASH_MD5 = 1,
-  HASHKIT_HASH_CRC = 2,
-  HASHKIT_HASH_FNV1_64 = 3,
-  HASHKIT_HASH_FNV1A_64 = 4,
-  HASHKIT_HASH_FNV1_32 = 5,
-  HASHKIT_HASH_FNV1A_32 = 6,
-  HASHKIT_HASH_HSIEH = 7,
-  HASHKIT_HASH_MURMUR = 8,
-  HASHKIT_HASH_JENKINS = 9,
-  HASHKIT_HASH_MURMUR3 = 10,
-  HASHKIT_HASH_CUSTOM = 11,
-  HASHKIT_HASH_MAX = 12,
-} hashkit_hash_algorithm_t;
-
 // `hashkit_distribution_t`.
 typedef enum hashkit_distribution_t {
   HASHKIT_DISTRIBUTION_MODULA = 0,
@@ -279,6 +279,11 @@ typedef enum hashkit_distribution_t {
   HASHKIT_DISTRIBUTION_KETAMA = 2,
   HASHKIT_DISTRIBUTION_MAX = 3,
 } hashkit_distribution_t;
+
+// `hashkit_string_st`: a byte string returned by `hashkit_encrypt` and `hashkit_decrypt`.
+// It is opaque to C, which reads it with `hashkit_string_length` and `hashkit_string_c_str`
+// and releases it with `hashkit_string_free`.
+typedef struct hashkit_string_st hashkit_string_st;
 
 // `hashkit_hash_fn`: a key hash function with its context pointer.
 typedef uint32_t (*hashkit_hash_fn)(const char *key, size_t key_length, void *context);
@@ -1013,6 +1018,338 @@ uint32_t memcached_generate_hash(const struct memcached_st *ptr,
 // `ptr` is NULL or a valid handle.
 void memcached_autoeject(struct memcached_st *ptr);
 
+// Initialises a hashkit in caller storage, or in a new allocation for NULL.
+//
+// Both slots get the default algorithm (one-at-a-time), no context and no encoding key.
+// For caller storage only `is_allocated` is cleared and `is_base_same_distributed` set.
+// Other bits of the two flag bytes stay as they were, and an earlier encoding key is not
+// freed, as in libhashkit.
+//
+// # Returns
+// `hash`, the new allocation, or NULL when memory ran out.
+//
+// # Safety
+// `hash` is NULL or valid for reads and writes of a `hashkit_st`.
+// Ownership: release with `hashkit_free`, which also frees an allocated struct.
+struct hashkit_st *hashkit_create(struct hashkit_st *hash);
+
+// Copies `source` into `destination` (or into a new allocation for NULL), encoding key
+// included. A NULL `source` makes this `hashkit_create(destination)`.
+//
+// Both slots and the `flags` byte are copied, while `is_allocated` describes the
+// destination.
+//
+// # Returns
+// The initialised destination, or NULL when memory ran out.
+//
+// # Safety
+// `destination` is NULL or valid for writes of a `hashkit_st`; `source` is NULL or an
+// initialised hashkit. Ownership: release the copy with `hashkit_free`.
+struct hashkit_st *hashkit_clone(struct hashkit_st *destination, const struct hashkit_st *source);
+
+// Compares the hash setup of two hashkits: both slots (function and context) and the
+// `is_base_same_distributed` bit. The encoding key and other flag bits do not count.
+//
+// # Returns
+// true when they match, false when they differ or either pointer is NULL (even both).
+//
+// # Safety
+// Each pointer is NULL or points to an initialised hashkit.
+bool hashkit_compare(const struct hashkit_st *first, const struct hashkit_st *second);
+
+// Frees the encoding key of a hashkit and, when `hashkit_create` allocated it, the struct.
+// NULL is ignored (libhashkit crashes on it).
+//
+// # Safety
+// `hash` is NULL or an initialised hashkit that is not used again, except that caller
+// storage may be passed to `hashkit_create` again.
+void hashkit_free(struct hashkit_st *hash);
+
+// Sets, replaces or removes the AES encoding key of a hashkit. A NULL `key` removes it, and
+// any other pointer installs a key of `key_length` bytes, even of length 0.
+//
+// # Returns
+// true when a key is set afterwards, false for a NULL `key` or a NULL `kit`.
+//
+// # Safety
+// `kit` is NULL or an initialised hashkit; `key` is NULL or valid for reads of
+// `key_length` bytes.
+bool hashkit_key(struct hashkit_st *kit, const char *key, size_t key_length);
+
+// Encrypts bytes with the hashkit's encoding key (AES-256-CBC, PKCS#7 padding), as
+// `memcached_set` does with values once `memcached_set_encoding_key` was called.
+//
+// # Returns
+// A new string of 16 to 16 + `source_length` bytes, or NULL when `kit` is NULL, has no key
+// (libhashkit crashes there), or `source` is NULL with a non-zero length.
+//
+// # Safety
+// `kit` is NULL or an initialised hashkit; `source` is NULL or valid for reads of
+// `source_length` bytes. Ownership: release the string with `hashkit_string_free`.
+struct hashkit_string_st *hashkit_encrypt(struct hashkit_st *kit,
+                                          const char *source,
+                                          size_t source_length);
+
+// Decrypts bytes made by `hashkit_encrypt` with the same key.
+//
+// # Returns
+// A new string with the plain bytes, or NULL when `kit` is NULL or has no key, `source` is
+// NULL with a non-zero length, or decryption fails (empty input, a length that is not a
+// multiple of 16, bad padding).
+//
+// # Safety
+// `kit` is NULL or an initialised hashkit; `source` is NULL or valid for reads of
+// `source_length` bytes. Ownership: release the string with `hashkit_string_free`.
+struct hashkit_string_st *hashkit_decrypt(struct hashkit_st *kit,
+                                          const char *source,
+                                          size_t source_length);
+
+// Selects the key hash algorithm of a hashkit and clears its context.
+//
+// # Returns
+// * `HASHKIT_SUCCESS` for an available algorithm, and also for values outside the
+//   enumeration, which only clear the context.
+// * `HASHKIT_INVALID_ARGUMENT` for `CUSTOM` (use `hashkit_set_custom_function`), for an
+//   algorithm the build leaves out, and for a NULL `hash`. Nothing changes then. Debian's
+//   build leaves out `HSIEH`, but this one offers it.
+// * `HASHKIT_INVALID_HASH` for `HASHKIT_HASH_MAX`, which resets the function to the default
+//   but keeps the context.
+//
+// # Safety
+// `hash` is NULL or an initialised hashkit.
+enum hashkit_return_t hashkit_set_function(struct hashkit_st *hash,
+                                           hashkit_hash_algorithm_t hash_algorithm);
+
+// Installs a caller's key hash function with its context.
+//
+// # Returns
+// * `HASHKIT_SUCCESS`.
+// * `HASHKIT_FAILURE` for a NULL `function`, which changes nothing.
+// * `HASHKIT_INVALID_ARGUMENT` for a NULL `hash`.
+//
+// # Safety
+// `hash` is NULL or an initialised hashkit. `function` must be safe to call with any key
+// and `context` for as long as the hashkit uses it.
+enum hashkit_return_t hashkit_set_custom_function(struct hashkit_st *hash,
+                                                  hashkit_hash_fn function,
+                                                  void *context);
+
+// Reports the key hash algorithm of a hashkit.
+//
+// # Returns
+// The algorithm, `HASHKIT_HASH_CUSTOM` for a function that is not built in, and
+// `HASHKIT_HASH_DEFAULT` for a NULL `hash`.
+//
+// # Safety
+// `hash` is NULL or an initialised hashkit.
+enum hashkit_hash_algorithm_t hashkit_get_function(const struct hashkit_st *hash);
+
+// Selects the distribution hash algorithm of a hashkit, with the rules and return codes of
+// `hashkit_set_function`. libmemcached stores this value but does not use it to pick servers.
+//
+// # Returns
+// The codes of `hashkit_set_function`. A NULL `hash` gives `HASHKIT_INVALID_ARGUMENT`, where
+// libhashkit crashes.
+//
+// # Safety
+// `hash` is NULL or an initialised hashkit.
+enum hashkit_return_t hashkit_set_distribution_function(struct hashkit_st *hash,
+                                                        hashkit_hash_algorithm_t hash_algorithm);
+
+// Installs a caller's distribution hash function with its context.
+//
+// # Returns
+// * `HASHKIT_SUCCESS`.
+// * `HASHKIT_FAILURE` for a NULL `function`, which changes nothing.
+// * `HASHKIT_INVALID_ARGUMENT` for a NULL `hash`.
+//
+// # Safety
+// `hash` is NULL or an initialised hashkit. `function` must be safe to call with any key
+// and `context` for as long as the hashkit uses it.
+enum hashkit_return_t hashkit_set_custom_distribution_function(struct hashkit_st *hash,
+                                                               hashkit_hash_fn function,
+                                                               void *context);
+
+// Reports the distribution hash algorithm of a hashkit.
+//
+// # Returns
+// The algorithm, `HASHKIT_HASH_CUSTOM` for a function that is not built in, and
+// `HASHKIT_HASH_DEFAULT` for a NULL `hash`.
+//
+// # Safety
+// `hash` is NULL or an initialised hashkit.
+enum hashkit_hash_algorithm_t hashkit_get_distribution_function(const struct hashkit_st *hash);
+
+// Hashes a key with the hashkit's key hash function and context.
+//
+// # Returns
+// The 32-bit hash, or 0 for a NULL `hash` or a NULL function (libhashkit crashes on both).
+//
+// # Safety
+// `hash` is NULL or an initialised hashkit whose function accepts `key` and `key_length`
+// (the built-in functions accept NULL with length 0).
+uint32_t hashkit_digest(const struct hashkit_st *hash, const char *key, size_t key_length);
+
+// Hashes a key with one algorithm, without a hashkit.
+//
+// # Returns
+// The 32-bit hash, or 1 for `CUSTOM`, `MAX`, values outside the enumeration, algorithms the
+// build leaves out (Debian's returns 1 for `HSIEH`, this one computes it), and a NULL key
+// with a non-zero length.
+//
+// # Safety
+// `key` is NULL or valid for reads of `key_length` bytes.
+uint32_t libhashkit_digest(const char *key,
+                           size_t key_length,
+                           hashkit_hash_algorithm_t hash_algorithm);
+
+// Tells whether an algorithm can be used in this build.
+//
+// # Returns
+// true for every algorithm the build offers and for `CUSTOM`, false for `MAX` and values
+// outside the enumeration. Debian's build returns false for `HSIEH`, but this one offers it.
+bool libhashkit_has_algorithm(hashkit_hash_algorithm_t hash_algorithm);
+
+// Returns the name of an algorithm: "DEFAULT", "MD5", "CRC", "FNV1_64", "FNV1A_64",
+// "FNV1_32", "FNV1A_32", "HSIEH", "MURMUR", "JENKINS", "MURMUR3", "CUSTOM", and "INVALID"
+// for every other value. The string is static and never NULL.
+const char *libhashkit_string_hash(hashkit_hash_algorithm_t hash_algorithm);
+
+// Returns the text of a hashkit result code: "SUCCESS", "FAILURE", "MEMORY ALLOCATION
+// FAILURE", "INVALID hashkit_hash_algorithm_t", "INVALID ARGUMENT", and
+// "INVALID hashkit_return_t" for every other value. `ptr` is ignored and may be NULL. The
+// string is static and never NULL.
+const char *hashkit_strerror(struct hashkit_st *ptr, hashkit_return_t rc);
+
+// Frees a string from `hashkit_encrypt` or `hashkit_decrypt`. NULL is ignored.
+//
+// # Safety
+// `ptr` is NULL or a string from this library that was not freed yet.
+void hashkit_string_free(struct hashkit_string_st *ptr);
+
+// Returns the length of a hashkit string in bytes, without the terminating NUL, or 0 for
+// NULL (where libhashkit crashes).
+//
+// # Safety
+// `self_` is NULL or a live string from this library.
+size_t hashkit_string_length(const struct hashkit_string_st *self_);
+
+// Returns the bytes of a hashkit string, followed by a NUL that is not part of the length.
+// The pointer stays valid until the string is freed. NULL gives NULL, where libhashkit
+// aborts.
+//
+// # Safety
+// `self_` is NULL or a live string from this library.
+const char *hashkit_string_c_str(const struct hashkit_string_st *self_);
+
+// Computes `libhashkit_md5_signature`: the 16-byte MD5 digest of the key, written to
+// `result`. Nothing is written when `result` is NULL or `key` is NULL with a non-zero length.
+//
+// # Safety
+// `key` is NULL or valid for reads of `length` bytes; `result` is NULL or valid for writes of
+// 16 bytes.
+void libhashkit_md5_signature(const unsigned char *key, size_t length, unsigned char *result);
+
+// Hashes a key with Bob Jenkins' one-at-a-time (`HASHKIT_HASH_DEFAULT`).
+//
+// # Returns
+// The 32-bit hash, or 0 for a NULL key with a non-zero length.
+//
+// # Safety
+// `key` is NULL or valid for reads of `key_length` bytes.
+uint32_t libhashkit_one_at_a_time(const char *key, size_t key_length);
+
+// Hashes a key with libhashkit's FNV1_64 (64-bit FNV-1, low 32 bits).
+//
+// # Returns
+// The 32-bit hash, or 0 for a NULL key with a non-zero length.
+//
+// # Safety
+// `key` is NULL or valid for reads of `key_length` bytes.
+uint32_t libhashkit_fnv1_64(const char *key, size_t key_length);
+
+// Hashes a key with libhashkit's FNV1A_64, which 1.1.x computes in 32 bits.
+//
+// # Returns
+// The 32-bit hash, or 0 for a NULL key with a non-zero length.
+//
+// # Safety
+// `key` is NULL or valid for reads of `key_length` bytes.
+uint32_t libhashkit_fnv1a_64(const char *key, size_t key_length);
+
+// Hashes a key with 32-bit FNV-1.
+//
+// # Returns
+// The 32-bit hash, or 0 for a NULL key with a non-zero length.
+//
+// # Safety
+// `key` is NULL or valid for reads of `key_length` bytes.
+uint32_t libhashkit_fnv1_32(const char *key, size_t key_length);
+
+// Hashes a key with 32-bit FNV-1a.
+//
+// # Returns
+// The 32-bit hash, or 0 for a NULL key with a non-zero length.
+//
+// # Safety
+// `key` is NULL or valid for reads of `key_length` bytes.
+uint32_t libhashkit_fnv1a_32(const char *key, size_t key_length);
+
+// Hashes a key with libhashkit's CRC: bits 16..=30 of the CRC-32, so below 32768.
+//
+// # Returns
+// The hash, or 0 for a NULL key with a non-zero length.
+//
+// # Safety
+// `key` is NULL or valid for reads of `key_length` bytes.
+uint32_t libhashkit_crc32(const char *key, size_t key_length);
+
+// Hashes a key with Paul Hsieh's SuperFastHash, as the libhashkit source computes it.
+//
+// # Returns
+// The 32-bit hash, or 0 for a NULL key with a non-zero length. A build without the
+// algorithm returns 0 for every key, as Debian's libhashkit does.
+//
+// # Safety
+// `key` is NULL or valid for reads of `key_length` bytes.
+uint32_t libhashkit_hsieh(const char *key, size_t key_length);
+
+// Hashes a key with MurmurHash2 (32-bit, seed derived from the length).
+//
+// # Returns
+// The 32-bit hash, or 0 for a NULL key with a non-zero length.
+//
+// # Safety
+// `key` is NULL or valid for reads of `key_length` bytes.
+uint32_t libhashkit_murmur(const char *key, size_t key_length);
+
+// Hashes a key with MurmurHash3 x86 32-bit (seed derived from the length).
+//
+// # Returns
+// The 32-bit hash, or 0 for a NULL key with a non-zero length.
+//
+// # Safety
+// `key` is NULL or valid for reads of `key_length` bytes.
+uint32_t libhashkit_murmur3(const char *key, size_t key_length);
+
+// Hashes a key with Bob Jenkins' lookup3 `hashlittle`, initial value 13.
+//
+// # Returns
+// The 32-bit hash, or 0 for a NULL key with a non-zero length.
+//
+// # Safety
+// `key` is NULL or valid for reads of `key_length` bytes.
+uint32_t libhashkit_jenkins(const char *key, size_t key_length);
+
+// Hashes a key with MD5: the first four digest bytes read little-endian.
+//
+// # Returns
+// The 32-bit hash, or 0 for a NULL key with a non-zero length.
+//
+// # Safety
+// `key` is NULL or valid for reads of `key_length` bytes.
+uint32_t libhashkit_md5(const char *key, size_t key_length);
+
 // Initialises a handle, in `ptr`'s storage or (for NULL) in a new allocation.
 //
 // Returns the handle, or NULL when memory ran out.
@@ -1725,10 +2062,15 @@ enum memcached_return_t memcached_bucket_set(struct memcached_st *self_,
                                              uint32_t buckets,
                                              uint32_t replicas);
 
-// Not implemented: returns NULL with `*error` NOT_SUPPORTED.
+// Summarises a stats array from `memcached_stat` (one element per server of `memc`).
+//
+// Returns a new memcached_analysis_st (free it with `memcached_analyze_free`) and leaves
+// `*error` as SUCCESS; NULL for a NULL handle or stats array, or a handle without servers
+// (where libmemcached corrupts memory).
 //
 // # Safety
-// `memc` is NULL or a valid handle; `error` is NULL or writable.
+// `memc` is NULL or a valid handle; `memc_stat` is NULL or an array of one element per server
+// of `memc`; `error` is NULL or writable.
 struct memcached_analysis_st *memcached_analyze(struct memcached_st *memc,
                                                 struct memcached_stat_st *memc_stat,
                                                 enum memcached_return_t *error);
@@ -1739,16 +2081,24 @@ struct memcached_analysis_st *memcached_analyze(struct memcached_st *memc,
 // `ptr` is NULL or from malloc.
 void memcached_analyze_free(struct memcached_analysis_st *ptr);
 
-// Not implemented: returns NOT_SUPPORTED.
+// Lists the keys stored on every server (`stats cachedump` over all slab classes) and calls
+// each of `number_of_callbacks` functions for each key. Text protocol only: the binary
+// protocol gives NOT_SUPPORTED. Returns SUCCESS, SOME_ERRORS when a callback returned a fatal
+// code, NO_SERVERS, INVALID_ARGUMENTS for NULL, or the error that ended the walk. NULL
+// entries of `function` are skipped.
 //
 // # Safety
-// `ptr` is NULL or a valid handle.
+// `ptr` is NULL or a valid handle; `function` is NULL or an array of `number_of_callbacks`
+// functions.
 enum memcached_return_t memcached_dump(struct memcached_st *ptr,
                                        memcached_dump_fn *function,
                                        void *context,
                                        uint32_t number_of_callbacks);
 
-// Not implemented: returns NOT_SUPPORTED.
+// Sets the key that encrypts stored values (AES-256-CBC, compatible with libmemcached 1.1.4's
+// libhashkit, so either library reads what the other wrote). NULL turns encryption off.
+// While a key is set, append, prepend and the increment/decrement calls return
+// NOT_SUPPORTED. Returns SUCCESS, or INVALID_ARGUMENTS for a NULL handle.
 //
 // # Safety
 // `ptr` is NULL or a valid handle; `str_` is NULL or valid for `length` bytes.

@@ -10,6 +10,7 @@ pub mod error;
 pub mod fetch;
 pub mod get;
 pub mod hash;
+pub mod hashkit;
 pub mod memcached;
 pub mod options;
 pub mod result;

@@ -233,10 +233,15 @@ fn not_supported(h: Option<&mut crate::handle::Handle>, what: &str) -> memcached
     }
 }
 
-/// Not implemented: returns NULL with `*error` NOT_SUPPORTED.
+/// Summarises a stats array from `memcached_stat` (one element per server of `memc`).
+///
+/// Returns a new memcached_analysis_st (free it with `memcached_analyze_free`) and leaves
+/// `*error` as SUCCESS; NULL for a NULL handle or stats array, or a handle without servers
+/// (where libmemcached corrupts memory).
 ///
 /// # Safety
-/// `memc` is NULL or a valid handle; `error` is NULL or writable.
+/// `memc` is NULL or a valid handle; `memc_stat` is NULL or an array of one element per server
+/// of `memc`; `error` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn memcached_analyze(
     memc: *mut memcached_st,
@@ -244,13 +249,33 @@ pub unsafe extern "C" fn memcached_analyze(
     error: *mut memcached_return_t,
 ) -> *mut memcached_analysis_st {
     boundary(|| {
-        let _ = memc_stat;
         // SAFETY: caller contract.
-        let code = not_supported(unsafe { handle_of(memc) }, "memcached_analyze");
+        let Some(h) = (unsafe { handle_of(memc) }) else {
+            return std::ptr::null_mut();
+        };
+        if memc_stat.is_null() || h.servers.is_empty() {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: caller contract: one element per server.
+        let stats = unsafe { std::slice::from_raw_parts(memc_stat, h.servers.len()) };
+        let mut analysis = crate::analyze::analyze(stats);
+        analysis.root = memc;
+        let block = libc_box(analysis);
         // SAFETY: caller contract.
-        unsafe { write_out(error, code) };
-        std::ptr::null_mut()
+        unsafe { write_out(error, if block.is_null() { MEMCACHED_MEMORY_ALLOCATION_FAILURE } else { MEMCACHED_SUCCESS }) };
+        block
     })
+}
+
+/// Moves `value` into a malloc block (NULL when memory ran out), so free(3) can release it.
+fn libc_box<T>(value: T) -> *mut T {
+    // SAFETY: malloc has no preconditions; the result is checked.
+    let block = unsafe { libc::malloc(std::mem::size_of::<T>()) } as *mut T;
+    if !block.is_null() {
+        // SAFETY: the block is large enough and suitably aligned for T (malloc aligns to 16).
+        unsafe { block.write(value) };
+    }
+    block
 }
 
 /// Frees a result of `memcached_analyze` (which never returns one here); NULL ignored.
@@ -263,10 +288,15 @@ pub unsafe extern "C" fn memcached_analyze_free(ptr: *mut memcached_analysis_st)
     boundary(|| unsafe { libc::free(ptr as *mut c_void) })
 }
 
-/// Not implemented: returns NOT_SUPPORTED.
+/// Lists the keys stored on every server (`stats cachedump` over all slab classes) and calls
+/// each of `number_of_callbacks` functions for each key. Text protocol only: the binary
+/// protocol gives NOT_SUPPORTED. Returns SUCCESS, SOME_ERRORS when a callback returned a fatal
+/// code, NO_SERVERS, INVALID_ARGUMENTS for NULL, or the error that ended the walk. NULL
+/// entries of `function` are skipped.
 ///
 /// # Safety
-/// `ptr` is NULL or a valid handle.
+/// `ptr` is NULL or a valid handle; `function` is NULL or an array of `number_of_callbacks`
+/// functions.
 #[no_mangle]
 pub unsafe extern "C" fn memcached_dump(
     ptr: *mut memcached_st,
@@ -274,12 +304,41 @@ pub unsafe extern "C" fn memcached_dump(
     context: *mut c_void,
     number_of_callbacks: u32,
 ) -> memcached_return_t {
-    let _ = (function, context, number_of_callbacks);
-    // SAFETY: caller contract.
-    boundary(|| not_supported(unsafe { handle_of(ptr) }, "memcached_dump"))
+    boundary(|| {
+        // SAFETY: caller contract.
+        let Some(h) = (unsafe { handle_of(ptr) }) else {
+            return MEMCACHED_INVALID_ARGUMENTS;
+        };
+        let functions: Vec<_> = if function.is_null() {
+            Vec::new()
+        } else {
+            // SAFETY: caller contract: an array of number_of_callbacks function pointers.
+            unsafe { std::slice::from_raw_parts(function, number_of_callbacks as usize) }
+                .iter()
+                .flatten()
+                .copied()
+                .collect()
+        };
+        let mut callbacks: Vec<_> = functions
+            .into_iter()
+            .map(|f| {
+                move |key: &std::ffi::CStr| {
+                    let bytes = key.to_bytes();
+                    // SAFETY: user callback with the memcached_dump_fn contract; the key is
+                    // NUL-terminated and lives for the call.
+                    let rc = unsafe { f(ptr, key.as_ptr(), bytes.len(), context) };
+                    crate::error::return_from_raw(rc).unwrap_or(MEMCACHED_MAXIMUM_RETURN)
+                }
+            })
+            .collect();
+        crate::ops::dump(h, &mut callbacks)
+    })
 }
 
-/// Not implemented: returns NOT_SUPPORTED.
+/// Sets the key that encrypts stored values (AES-256-CBC, compatible with libmemcached 1.1.4's
+/// libhashkit, so either library reads what the other wrote). NULL turns encryption off.
+/// While a key is set, append, prepend and the increment/decrement calls return
+/// NOT_SUPPORTED. Returns SUCCESS, or INVALID_ARGUMENTS for a NULL handle.
 ///
 /// # Safety
 /// `ptr` is NULL or a valid handle; `str_` is NULL or valid for `length` bytes.
@@ -289,10 +348,22 @@ pub unsafe extern "C" fn memcached_set_encoding_key(
     str_: *const c_char,
     length: size_t,
 ) -> memcached_return_t {
-    // SAFETY: caller contract.
-    let _ = unsafe { bytes(str_, length) };
-    // SAFETY: caller contract.
-    boundary(|| not_supported(unsafe { handle_of(ptr) }, "memcached_set_encoding_key"))
+    boundary(|| {
+        // SAFETY: caller contract.
+        let Some(h) = (unsafe { handle_of(ptr) }) else {
+            return MEMCACHED_INVALID_ARGUMENTS;
+        };
+        if str_.is_null() {
+            h.encoding = None;
+            return MEMCACHED_SUCCESS;
+        }
+        // SAFETY: caller contract.
+        let Some(key) = (unsafe { bytes(str_, length) }) else {
+            return h.fail(Error::new(MEMCACHED_INVALID_ARGUMENTS, "invalid encoding key length"), None);
+        };
+        h.encoding = Some(crate::encoding::EncodingKey::new(key));
+        MEMCACHED_SUCCESS
+    })
 }
 
 /// Not implemented: returns NULL.
