@@ -629,6 +629,8 @@ impl Conn {
 
     /// Sends every byte of `parts` in order, within `deadline`.
     pub fn send_all(&mut self, parts: &[&[u8]], deadline: &Deadline) -> Result<(), IoFailure> {
+        // The whole send counts against the deadline, however many writes it takes.
+        deadline.arm();
         // Common case: everything leaves in one sendmsg.
         let mut iov = [libc::iovec {
             iov_base: std::ptr::null_mut(),
@@ -638,7 +640,7 @@ impl Conn {
         let mut total = 0;
         for part in parts.iter().filter(|p| !p.is_empty()) {
             if count == iov.len() {
-                return self.send_all_slow(parts, deadline);
+                return self.send_all_slow(parts, deadline, true);
             }
             iov[count] = libc::iovec {
                 iov_base: part.as_ptr() as *mut c_void,
@@ -668,8 +670,10 @@ impl Conn {
             if sent < 0 && !matches!(last_errno(), libc::EINTR | libc::EAGAIN) {
                 return Err(IoFailure::Errno(last_errno()));
             }
+            // The blocking write already waited: go on with polls bounded by the deadline.
+            return self.send_all_slow(parts, deadline, false);
         }
-        self.send_all_slow(parts, deadline)
+        self.send_all_slow(parts, deadline, true)
     }
 
     /// Sends what is left of `parts` after the first `done` bytes went out.
@@ -688,15 +692,20 @@ impl Conn {
                 done = 0;
             }
         }
-        self.send_all_slow(&rest, deadline)
+        self.send_all_slow(&rest, deadline, false)
     }
 
     /// Sends every byte of `parts` with non-blocking writes and polls in between, within
     /// `deadline`.
-    fn send_all_slow(&mut self, parts: &[&[u8]], deadline: &Deadline) -> Result<(), IoFailure> {
+    fn send_all_slow(
+        &mut self,
+        parts: &[&[u8]],
+        deadline: &Deadline,
+        may_block_first: bool,
+    ) -> Result<(), IoFailure> {
         let mut index = 0;
         let mut offset = 0;
-        let mut first = true;
+        let mut first = may_block_first;
         while index < parts.len() {
             if offset >= parts[index].len() {
                 index += 1;

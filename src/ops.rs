@@ -78,12 +78,20 @@ fn read_text<T>(
     }
 }
 
-/// Reads binary replies until `on_reply` is done; replies with an opaque other than `opaque`
-/// (late error replies to earlier quiet requests) are skipped.
+/// What a binary reply must carry: the request's opaque and opcode.
+#[derive(Clone, Copy, Debug)]
+struct Expected {
+    opaque: u32,
+    opcode: u8,
+}
+
+/// Reads binary replies until `on_reply` is done. Replies with another opaque (late error
+/// replies to earlier quiet requests) are skipped; a reply with our opaque but another opcode
+/// means the stream cannot be trusted, so it fails the request (and closes the connection).
 fn read_binary<T>(
     conn: &mut Conn,
     deadline: &Deadline,
-    opaque: Option<u32>,
+    expected: Option<Expected>,
     mut on_reply: impl FnMut(&Response<'_>) -> Result<Step<T>, Error>,
 ) -> Result<T, Error> {
     let mut first = true;
@@ -95,10 +103,15 @@ fn read_binary<T>(
         }
         match binary::parse_response(&conn.rbuf[conn.rpos..]) {
             Ok(Parsed::Complete { reply, consumed }) => {
-                let step = if opaque.is_some_and(|o| o != reply.opaque) {
-                    Step::More
-                } else {
-                    on_reply(&reply)?
+                let step = match expected {
+                    Some(e) if e.opaque != reply.opaque => Step::More,
+                    Some(e) if e.opcode != reply.opcode => {
+                        return Err(Error::new(
+                            MEMCACHED_UNKNOWN_READ_FAILURE,
+                            format!("reply opcode {:#04x} does not match request {:#04x}", reply.opcode, e.opcode),
+                        ))
+                    }
+                    _ => on_reply(&reply)?,
                 };
                 conn.rpos += consumed;
                 if let Step::Done(value) = step {
@@ -122,7 +135,7 @@ fn exchange<T>(
     index: usize,
     value: &[u8],
     trailer: &[u8],
-    mut read: impl FnMut(&mut Conn, &Deadline, u32) -> Result<T, Error>,
+    mut read: impl FnMut(&mut Conn, &Deadline, Expected) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let mut request = std::mem::take(&mut h.scratch);
     let outcome = exchange_with(h, index, &mut request, value, trailer, true, &mut read);
@@ -137,7 +150,7 @@ fn exchange_with<T>(
     value: &[u8],
     trailer: &[u8],
     expects_reply: bool,
-    read: &mut impl FnMut(&mut Conn, &Deadline, u32) -> Result<T, Error>,
+    read: &mut impl FnMut(&mut Conn, &Deadline, Expected) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let binary = h.behaviors.binary;
     let poll_timeout = h.behaviors.poll_timeout;
@@ -151,12 +164,12 @@ fn exchange_with<T>(
         let conn = server.conn.as_mut().expect("connection() connected it");
         let reused = conn.reused;
         let received_before = conn.received;
-        let opaque = if binary && request.len() >= 24 {
+        let expected = if binary && request.len() >= 24 {
             conn.opaque = conn.opaque.wrapping_add(1);
             request[12..16].copy_from_slice(&conn.opaque.to_be_bytes());
-            conn.opaque
+            Expected { opaque: conn.opaque, opcode: request[1] }
         } else {
-            0
+            Expected { opaque: 0, opcode: 0 }
         };
         let deadline = Deadline::lazy(poll_timeout);
         conn.prepare_write(
@@ -164,7 +177,7 @@ fn exchange_with<T>(
             expects_reply,
         );
         let outcome = match conn.send_all(&[&queued, request, value, trailer], &deadline) {
-            Ok(()) => read(conn, &deadline, opaque),
+            Ok(()) => read(conn, &deadline, expected),
             Err(failure) => Err(failure.into_error("write")),
         };
         match outcome {
@@ -1011,7 +1024,10 @@ pub fn mget(h: &mut Handle, group: Option<&[u8]>, keys: &[&[u8]]) -> memcached_r
             Ok(()) => h.fetch.pending.push(index),
             Err(error) => {
                 failed += 1;
-                h.servers[index].disconnect();
+                // A failed connect keeps its retry window; only an open connection is closed.
+                if h.servers[index].conn.is_some() {
+                    h.servers[index].disconnect();
+                }
                 last_error = Some((error, index));
             }
         }
@@ -1036,13 +1052,15 @@ fn send_mget(h: &mut Handle, index: usize, keys: &[&[u8]]) -> Result<(), Error> 
     let conn = server.conn.as_mut().expect("connected above");
     let mut terminators = 0u32;
     if h.behaviors.binary {
+        // Every request of the batch carries the batch's opaque, so replies to anything sent
+        // earlier are told apart from this mget's.
+        conn.opaque = conn.opaque.wrapping_add(1);
+        let batch = conn.opaque;
         for key in keys {
-            binary::encode_request(&mut request, opcode::GETKQ, 0, 0, &[], ns, key, 0)
+            binary::encode_request(&mut request, opcode::GETKQ, batch, 0, &[], ns, key, 0)
                 .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
         }
-        conn.opaque = conn.opaque.wrapping_add(1);
-        let _ =
-            binary::encode_request(&mut request, opcode::NOOP, conn.opaque, 0, &[], &[], &[], 0);
+        let _ = binary::encode_request(&mut request, opcode::NOOP, batch, 0, &[], &[], &[], 0);
         h.fetch.end_opaque.push(conn.opaque);
         terminators = 1;
     } else {
@@ -1234,8 +1252,12 @@ fn fetch_binary_reply(
     encoding: Option<&crate::encoding::EncodingKey>,
     r: &mut memcached_result_st,
 ) -> Result<Step<bool>, Error> {
+    if end_opaque.is_some_and(|batch| batch != reply.opaque) {
+        // A late reply to an earlier request.
+        return Ok(Step::More);
+    }
     match reply.opcode {
-        opcode::NOOP if end_opaque.map_or(true, |o| o == reply.opaque) => Ok(Step::Done(false)),
+        opcode::NOOP => Ok(Step::Done(false)),
         opcode::GETKQ | opcode::GETK if reply.status == 0 => {
             if reply.key.len() <= ns_len && ns_len > 0 {
                 return Err(Error::new(
@@ -1247,7 +1269,12 @@ fn fetch_binary_reply(
             fill_result(r, encoding, key, reply.value, binary::flags_of(reply), reply.cas)?;
             Ok(Step::Done(true))
         }
-        _ => Ok(Step::More),
+        // A quiet get reports only hits, and errors other than a miss.
+        opcode::GETKQ | opcode::GETK => Ok(Step::More),
+        other => Err(Error::new(
+            MEMCACHED_UNKNOWN_READ_FAILURE,
+            format!("reply opcode {other:#04x} in the replies to an mget"),
+        )),
     }
 }
 
@@ -1268,29 +1295,29 @@ pub fn end_of_fetch(h: &mut Handle, r: &mut memcached_result_st) -> memcached_re
 
 // ----- per-server commands: stat, version, flush -----
 
-/// Runs one request on every server, returning SUCCESS, SOME_ERRORS, or the error when there
-/// is only one server.
+/// Runs one request on every server, returning SUCCESS or SOME_ERRORS.
 fn each_server(
     h: &mut Handle,
     mut per_server: impl FnMut(&mut Handle, usize) -> Result<memcached_return_t, Error>,
 ) -> memcached_return_t {
     let mut failures = 0;
-    let mut last = MEMCACHED_SUCCESS;
     for index in 0..h.servers.len() {
         let outcome = per_server(h, index);
         let code = match outcome {
-            Ok(code) => code,
+            Ok(MEMCACHED_SUCCESS | MEMCACHED_END) => continue,
+            Ok(code) => h.fail(Error::code(code), Some(index)),
             Err(error) => h.fail(error, Some(index)),
         };
-        if code != MEMCACHED_SUCCESS && code != MEMCACHED_END {
+        if code != MEMCACHED_SUCCESS {
             failures += 1;
-            last = code;
         }
     }
-    match failures {
-        0 => MEMCACHED_SUCCESS,
-        _ if h.servers.len() == 1 => last,
-        _ => MEMCACHED_SOME_ERRORS,
+    // As in libmemcached, any failed server gives SOME_ERRORS, even when there is only one;
+    // its own code is left on the server (memcached_server_error_return).
+    if failures == 0 {
+        MEMCACHED_SUCCESS
+    } else {
+        MEMCACHED_SOME_ERRORS
     }
 }
 
