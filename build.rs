@@ -13,8 +13,10 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=LIBMEMCACHED_RS_INCLUDE_DIR");
 
-    let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
+    let crate_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
+        .expect("cbindgen.toml is valid");
     // Only the C surface is parsed, so constants of internal modules stay out of the header.
     let mut builder = cbindgen::Builder::new().with_config(config);
     // src/ffi/mod.rs brings in its submodules; src/server.rs defines the opaque instance type.
@@ -28,7 +30,9 @@ fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     bindings.write_to_file(out_dir.join("memcached.h"));
     if let Ok(dir) = env::var("LIBMEMCACHED_RS_INCLUDE_DIR") {
-        let target = PathBuf::from(dir).join("libmemcached-1.0").join("memcached.h");
+        let target = PathBuf::from(dir)
+            .join("libmemcached-1.0")
+            .join("memcached.h");
         bindings.write_to_file(target);
     }
 }
