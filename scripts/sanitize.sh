@@ -11,29 +11,33 @@
 #
 # ASAN/UBSAN run: every test is compiled with c-tests/run.sh's flags plus
 # -fsanitize=address,undefined -fno-omit-frame-pointer (and -Wno-error=format-truncation, see
-# below) and linked against PREFIX. The library
-# is not instrumented unless --rust-asan built it, but ASAN still replaces malloc and free
-# for it, so leaks, double frees and frees of foreign pointers across the C boundary are
-# found either way. A test fails on a non-zero exit status or any sanitizer report.
+# below) and linked against PREFIX. The library is not instrumented unless --rust-asan built
+# it, but ASAN still replaces malloc and free for it, so leaks, double frees and frees of
+# foreign pointers across the C boundary are found either way. A test fails on a non-zero
+# exit status or any sanitizer report.
 #
 # valgrind run: the same tests built without sanitizers run under
 #   valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 #            --trace-children=no
-# and fail on a non-zero exit status, any valgrind error or definitely lost bytes, in the
-# test process or in a child it forks (every process writes its own log). --trace-children=no
-# keeps the memcached that server_restart_first_request_succeeds execs out of valgrind.
+# Every process writes its own log, so a child that a test forks is checked too. A test fails
+# on a non-zero exit status, on a valgrind error or definitely lost bytes in any log, or on a
+# process that died of a signal. The leak summary of such a process is not shown, because it
+# lists what the process held when it died. --trace-children=no keeps the memcached that
+# server_restart_first_request_succeeds execs out of valgrind. No test is skipped.
 #
 # Servers: memcached on three free TCP ports of 127.0.0.1 in 37000-37999 and on a unix
 # socket, with the environment c-tests/run.sh gives the tests (MC_PORT1..3, MC_SOCKET,
-# MC_DEAD_PORT..3, MC_HANG_PORT, MC_RESTART_PORT, MC_MEMORY_MB, MC_VECTORS_DIR). They are
-# flushed before every test and stopped by pid on exit.
+# MC_DEAD_PORT, MC_DEAD_PORT2, MC_DEAD_PORT3, MC_HANG_PORT, MC_RESTART_PORT, MC_MEMORY_MB,
+# MC_VECTORS_DIR). They are flushed before every test and stopped by pid on exit.
 #
 # --rust-asan needs RUSTC_BOOTSTRAP=1 (set here) because -Zsanitizer is a nightly flag, and
 # --target so that build scripts are not instrumented. The C tests then run with gcc's
 # libasan, which provides the ASAN runtime for the instrumented library as well.
 #
-# Prints PASS/FAIL per test and run, and "N passed, M failed" last; the exit status is
-# non-zero when anything failed. KEEP_OUTPUT_DIR=DIR keeps all outputs and logs in DIR.
+# Takes about 3 minutes for the ASAN/UBSAN run and 4 for the valgrind run on 2 cores, plus
+# about 3 minutes for the first --rust-asan build. Prints PASS/FAIL per test and run, and
+# "N passed, M failed" last. The exit status is non-zero when anything failed.
+# KEEP_OUTPUT_DIR=DIR keeps all outputs and logs in DIR.
 set -euo pipefail
 shopt -s nullglob
 
@@ -83,7 +87,7 @@ if ! [[ $cflags_line =~ ^cflags=\(([-A-Za-z0-9=\ ]+)\)$ ]]; then
 fi
 read -r -a cflags <<<"${BASH_REMATCH[1]}"
 # gcc's -fsanitize=nonnull-attribute adds a path on which a string already passed to strcmp
-# is NULL, and -Wformat-truncation then warns about that path (distribution.c); the warning
+# is NULL, and -Wformat-truncation then warns about that path (in distribution.c). The warning
 # stays visible in the build log but does not fail the build.
 sanitize_flags=("-fsanitize=address,undefined" -fno-omit-frame-pointer -Wno-error=format-truncation)
 libs=(-lmemcached -lmemcachedutil)
@@ -111,7 +115,7 @@ trap cleanup EXIT
 mkdir -p "$work/out" "$work/asan" "$work/plain"
 
 if ((rust_asan)); then
-  # cargo puts --target builds under target/asan/<triple>/release; the Makefile installs
+  # cargo puts --target builds under target/asan/<triple>/release, and the Makefile installs
   # from TARGET_DIR/release.
   triple=x86_64-unknown-linux-gnu
   asan_target=$root/target/asan
@@ -124,7 +128,8 @@ if ((rust_asan)); then
     echo "sanitize.sh: the ASAN build of the library failed" >&2
     exit 1
   fi
-  if ! nm -D "$prefix/lib/libmemcached.so" | grep -q ' U __asan_report'; then
+  # Not grep -q: it would exit at the first match and fail the pipeline with nm's SIGPIPE.
+  if ! nm -D "$prefix/lib/libmemcached.so" | grep ' U __asan_report' >/dev/null; then
     echo "sanitize.sh: target/asan's libmemcached.so is not instrumented" >&2
     exit 1
   fi
@@ -265,8 +270,8 @@ describe_status() {
 
 # ---- ASAN/UBSAN ---------------------------------------------------------------------------
 
-# halt_on_error turns every UBSAN report into a non-zero exit; the reports are also matched
-# in stderr, because a test may catch the exit of a child it forked.
+# halt_on_error turns every UBSAN report into a non-zero exit. The reports are also matched in
+# the output, because a test may catch the failed exit of a child it forked.
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 sanitizer_pattern='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer'
@@ -303,12 +308,39 @@ valgrind_args=(--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=def
   --trace-children=no --num-callers=30)
 
 valgrind_pattern='ERROR SUMMARY: [1-9]|definitely lost: [1-9]'
+killed_pattern='Process terminating with default action of signal'
 
-# True when a valgrind log of test $1 (one per process) reports an error or definitely lost
-# bytes.
-valgrind_reported() {
-  local logs=("$work/out/$1.valgrind".*)
-  ((${#logs[@]} > 0)) && grep -qE "$valgrind_pattern" "${logs[@]}"
+# Prints valgrind log $1 from its command line on, without blank lines and without the frames
+# of Rust's standard library, which inlining repeats for every library frame.
+show_valgrind_log() {
+  grep -vE '^==[0-9]+== *$|\(library/(core|std|alloc)/' "$1" | sed -n '/^==[0-9]*== Command:/,$p' |
+    head -n "${2:-60}" | sed 's/^/    /'
+}
+
+# Checks the valgrind logs of test $1 (one per process) and fails the test when one reports
+# an error or definitely lost bytes, or when valgrind saw a process die of a signal. The leak
+# summary of a killed process lists the memory it held when it died, so only its signal and
+# stack are shown.
+check_valgrind_logs() {
+  local name=$1 log reported=0
+  for log in "$work/out/$name.valgrind".*; do
+    if grep -q "$killed_pattern" "$log"; then
+      if ((!reported)); then
+        fail "valgrind $name: a process was killed by a signal ($(describe_status))"
+        reported=1
+      fi
+      sed -n -e '/Command:/p' -e "/$killed_pattern/,/HEAP SUMMARY/p" "$log" |
+        grep -v 'HEAP SUMMARY' >"$log.killed"
+      show_valgrind_log "$log.killed" 20
+    elif grep -qE "$valgrind_pattern" "$log"; then
+      if ((!reported)); then
+        fail "valgrind $name: valgrind report ($(describe_status))"
+        reported=1
+      fi
+      show_valgrind_log "$log"
+    fi
+  done
+  ((reported))
 }
 
 if ((run_valgrind)); then
@@ -321,14 +353,8 @@ if ((run_valgrind)); then
     out=$work/out/$name.valgrind-run
     run_bounded valgrind "${valgrind_args[@]}" --log-file="$work/out/$name.valgrind.%p" \
       "$work/plain/$name"
-    if valgrind_reported "$name"; then
-      fail "valgrind $name: valgrind report ($(describe_status))"
-      for log in "$work/out/$name.valgrind".*; do
-        if grep -qE "$valgrind_pattern" "$log"; then
-          grep -vE '^==[0-9]+== *$' "$log" | sed -n '/^==[0-9]*== Command:/,$p' | head -n 60 |
-            sed 's/^/    /'
-        fi
-      done
+    if check_valgrind_logs "$name"; then
+      continue
     elif ((status != 0)); then
       fail "valgrind $name: $(describe_status)"
       show_output "$out"

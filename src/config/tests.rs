@@ -768,3 +768,9 @@ fn hsieh_hash_is_accepted() {
         })
     );
 }
+
+#[test]
+fn configure_file_name_starting_with_nul_is_rejected_without_panic() {
+    let input = include_bytes!("../../fuzz/regressions/config_string/configure_file_name_starting_with_nul");
+    let _ = parse(input, &mut |_| Ok(Vec::new()));
+}

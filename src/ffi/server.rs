@@ -354,17 +354,36 @@ pub unsafe extern "C" fn memcached_servers_parse(
         let Some(entries) = crate::parse::parse_servers(input) else {
             return std::ptr::null_mut();
         };
-        let mut list: memcached_server_list_st = std::ptr::null_mut();
-        for entry in entries {
-            // SAFETY: `list` is NULL or the list built so far.
-            let grown = unsafe { list_append(list, &entry.host, entry.port, entry.weight) };
-            if grown.is_null() {
-                // SAFETY: `list` is the list built so far, owned here.
-                unsafe { libc::free(list as *mut c_void) };
-                return std::ptr::null_mut();
-            }
-            list = grown;
+        if entries.is_empty() {
+            return std::ptr::null_mut();
         }
+        // One allocation for the whole list: growing it entry by entry is quadratic with
+        // allocators that copy on every realloc.
+        let size = std::mem::size_of::<memcached_server_st>();
+        let Some(bytes) = entries.len().checked_mul(size) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: malloc has no preconditions; the result is checked.
+        let list = unsafe { libc::malloc(bytes) } as *mut memcached_server_st;
+        if list.is_null() {
+            return std::ptr::null_mut();
+        }
+        for (i, entry) in entries.iter().enumerate() {
+            let (port, kind) = if is_socket_path(&entry.host) {
+                (0, MEMCACHED_CONNECTION_UNIX_SOCKET)
+            } else {
+                (if entry.port == 0 { DEFAULT_PORT } else { entry.port }, MEMCACHED_CONNECTION_TCP)
+            };
+            let weight = if entry.weight == 0 { 1 } else { entry.weight };
+            // SAFETY: the block holds entries.len() elements; element i is initialised here.
+            unsafe {
+                let element = list.add(i);
+                element.write(std::mem::zeroed());
+                init_list_element(&mut *element, &entry.host, port, weight, kind);
+            }
+        }
+        // SAFETY: the list has at least one element (checked above); element 0 holds the count.
+        unsafe { (*list).number_of_hosts = entries.len() as u32 };
         list
     })
 }
