@@ -12,8 +12,15 @@
  * cpu_us_per_op is user plus system CPU time of this process (getrusage) during the timed
  * loop, in microseconds per operation. Every value read back is compared byte for byte with
  * what was stored. A mismatch or an unexpected return code prints an error and exits with 1.
+ *
+ * Two workloads test limits rather than speed. mget-100k fetches 100,000 keys with one
+ * memcached_mget. soak-1m runs 1,000,000 operations (or the count given with -n),
+ * alternating between a text and a binary handle. It adds the resident set size after
+ * 10,000 operations and at the end to its line: rss_kib_at_10k=A rss_kib_at_end=B.
  */
 #define _POSIX_C_SOURCE 200809L
+
+#include "bench_data.h"
 
 #include <libmemcached/memcached.h>
 
@@ -28,48 +35,70 @@
 #include <time.h>
 #include <unistd.h>
 
-enum op_kind { OP_SET, OP_SET_NOREPLY, OP_GET_HIT, OP_GET_MISS, OP_MGET, OP_INCR, OP_PROFTPD };
+enum op_kind {
+    OP_SET,
+    OP_SET_NOREPLY,
+    OP_GET_HIT,
+    OP_GET_MISS,
+    OP_MGET,
+    OP_INCR,
+    OP_PROFTPD,
+    OP_SOAK
+};
+
+/* Operations run before the timed loop so that connections are open when timing starts. */
+enum { WARMUP_OPS = 8 };
 
 struct workload {
     const char *name;
     enum op_kind kind;
     size_t default_value_size;
+    /* Keys that exist on the server, or 0 for a count derived from the value size. An mget
+     * workload fetches all of them in one call. */
+    uint32_t key_count;
+    uint32_t warmup_ops;
+    /* Operations to run when -n is not given, or 0 to run for -t seconds. */
+    uint64_t default_ops;
 };
 
 static const struct workload workloads[] = {
-    {"set-100B", OP_SET, 100},
-    {"get-100B", OP_GET_HIT, 100},
-    {"get-miss", OP_GET_MISS, 100},
-    {"mget-100", OP_MGET, 100},
-    {"set-noreply", OP_SET_NOREPLY, 100},
-    {"incr", OP_INCR, 0},
-    {"set-10KB", OP_SET, 10 * 1024},
-    {"get-10KB", OP_GET_HIT, 10 * 1024},
-    {"set-500KB", OP_SET, 500 * 1024},
-    {"get-500KB", OP_GET_HIT, 500 * 1024},
-    {"proftpd", OP_PROFTPD, 100},
+    {"set-100B", OP_SET, 100, 0, WARMUP_OPS, 0},
+    {"get-100B", OP_GET_HIT, 100, 0, WARMUP_OPS, 0},
+    {"get-miss", OP_GET_MISS, 100, 0, WARMUP_OPS, 0},
+    {"mget-100", OP_MGET, 100, 100, WARMUP_OPS, 0},
+    {"set-noreply", OP_SET_NOREPLY, 100, 0, WARMUP_OPS, 0},
+    {"incr", OP_INCR, 0, 1, WARMUP_OPS, 0},
+    {"set-10KB", OP_SET, 10 * 1024, 0, WARMUP_OPS, 0},
+    {"get-10KB", OP_GET_HIT, 10 * 1024, 0, WARMUP_OPS, 0},
+    {"set-500KB", OP_SET, 500 * 1024, 0, WARMUP_OPS, 0},
+    {"get-500KB", OP_GET_HIT, 500 * 1024, 0, WARMUP_OPS, 0},
+    {"proftpd", OP_PROFTPD, 100, 0, WARMUP_OPS, 0},
+    /* One warm-up mget is enough to size the library's buffers for the timed one. */
+    {"mget-100k", OP_MGET, 100, 100000, 1, 0},
+    {"soak-1m", OP_SOAK, 100, 0, WARMUP_OPS, 1000000},
 };
 
 enum { WORKLOAD_COUNT = sizeof workloads / sizeof workloads[0] };
 
-/* Keys fetched by one memcached_mget call in the mget-100 workload. */
-enum { MGET_BATCH = 100 };
+/* soak-1m samples its resident set size after this many timed operations, when the
+ * library's buffers and the allocator's arenas have reached their working size. */
+enum { SOAK_SAMPLE_OPS = 10000 };
 
-/* Sizes the key set of every workload except mget-100 and incr: about VALUE_TABLE_BYTES of
+/* Sizes the key set of every workload without a fixed key_count: about VALUE_TABLE_BYTES of
  * values, within [MIN_KEYS, MAX_KEYS], which gives 100 keys of 100 B or 10 KiB and 4 keys of
  * 500 KiB. The set stays small because the get workloads store all of it before timing. */
 enum { VALUE_TABLE_BYTES = 2 * 1024 * 1024, MIN_KEYS = 4, MAX_KEYS = 100 };
-
-/* Operations run before the timed loop so that connections are open when timing starts. */
-enum { WARMUP_OPS = 8 };
 
 /* ProFTPD's mod_ban sets this namespace before each call and clears it afterwards. */
 static const char proftpd_prefix[] = "mod_ban.";
 
 struct bench {
     const struct workload *workload;
+    /* The handle and protocol of the current operation. soak-1m switches both between
+     * handles[0] (text) and handles[1] (binary); other workloads use handles[0] only. */
     const char *protocol;
     memcached_st *memc;
+    memcached_st *handles[2];
     size_t server_count;
     size_t value_size;
 
@@ -83,9 +112,13 @@ struct bench {
     char **miss_keys;
     size_t *miss_key_lengths;
 
-    /* Lives in caller storage, because libmemcached frees a result made by
-     * memcached_result_create(memc, NULL) when memcached_fetch_result reaches the end. */
-    memcached_result_st result;
+    /* Live in caller storage, because libmemcached frees a result made by
+     * memcached_result_create(memc, NULL) when memcached_fetch_result reaches the end.
+     * results[i] belongs to handles[i], and result points to the current one. */
+    memcached_result_st results[2];
+    memcached_result_st *result;
+    /* Flags of the keys that the current mget has returned, one per key. */
+    bool *seen;
     uint64_t counter;
     uint32_t last_set_index;
 };
@@ -99,9 +132,11 @@ static void usage(FILE *out)
             "  -s  memcached servers; repeat the option or separate with commas\n"
             "      (the proftpd workload requires exactly 3)\n"
             "  -w  workload to run (list them with -l)\n"
-            "  -p  protocol, text (default) or binary; proftpd always uses binary\n"
+            "  -p  protocol, text (default) or binary; proftpd always uses binary and\n"
+            "      soak-1m both\n"
             "  -t  run for this many seconds (default 1)\n"
             "  -n  run exactly this many operations instead of a fixed time\n"
+            "      (soak-1m runs 1000000 unless this is given)\n"
             "  -v  value size in bytes (default depends on the workload)\n");
 }
 
@@ -137,20 +172,21 @@ static double cpu_seconds(void)
            (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
 }
 
-/* Fills the value of key `index` with pseudo-random bytes, so that every key and every size
- * has its own content and a value delivered for the wrong key is detected. All byte values,
- * including \r, \n and NUL, occur. */
-static void fill_value(unsigned char *out, size_t size, uint32_t index)
+/* Returns the resident set size of this process in KiB, from /proc/self/statm, or -1 when
+ * that file cannot be read. */
+static long resident_kib(void)
 {
-    uint64_t state = ((uint64_t)index + 1) * 0x9E3779B97F4A7C15u ^ (uint64_t)size;
-    for (size_t i = 0; i < size; i++) {
-        if (i % 8 == 0) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-        }
-        out[i] = (unsigned char)(state >> (8 * (i % 8)));
+    long total_pages = 0;
+    long resident_pages = -1;
+    FILE *statm = fopen("/proc/self/statm", "r");
+    if (statm == NULL) {
+        return -1;
     }
+    if (fscanf(statm, "%ld %ld", &total_pages, &resident_pages) != 2) {
+        resident_pages = -1;
+    }
+    fclose(statm);
+    return resident_pages < 0 ? -1 : resident_pages * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 /* Copies a key into its own allocation. Keys of the proftpd workload end with a NUL byte
@@ -177,7 +213,7 @@ static void make_keys(struct bench *b)
     b->values = xmalloc((size_t)b->key_count * b->value_size);
 
     for (uint32_t i = 0; i < b->key_count; i++) {
-        snprintf(text, sizeof text, "bench:%s%zu:%" PRIu32, family, b->value_size, i);
+        format_key(text, sizeof text, family, b->value_size, i);
         b->keys[i] = make_key(text, proftpd, &b->key_lengths[i]);
         snprintf(text, sizeof text, "bench:miss:%" PRIu32, i);
         b->miss_keys[i] = make_key(text, proftpd, &b->miss_key_lengths[i]);
@@ -326,34 +362,33 @@ static uint32_t key_index(const struct bench *b, const char *key, size_t length)
     return (uint32_t)index;
 }
 
-/* Runs one operation: a memcached_mget of MGET_BATCH stored keys, then memcached_fetch_result
+/* Runs one operation: a memcached_mget of every stored key, then memcached_fetch_result
  * until the library reports the end. Each key must come back exactly once. */
 static void mget_batch(struct bench *b)
 {
-    bool seen[MGET_BATCH] = {false};
-    unsigned received = 0;
+    uint32_t received = 0;
+    memset(b->seen, 0, b->key_count * sizeof *b->seen);
     memcached_return_t rc =
-        memcached_mget(b->memc, (const char *const *)b->keys, b->key_lengths, MGET_BATCH);
+        memcached_mget(b->memc, (const char *const *)b->keys, b->key_lengths, b->key_count);
     if (rc != MEMCACHED_SUCCESS) {
         fail_rc(b, "memcached_mget", rc);
     }
 
     memcached_result_st *result;
-    while ((result = memcached_fetch_result(b->memc, &b->result, &rc)) != NULL) {
+    while ((result = memcached_fetch_result(b->memc, b->result, &rc)) != NULL) {
         if (rc != MEMCACHED_SUCCESS) {
             fail_rc(b, "memcached_fetch_result", rc);
         }
         const char *key = memcached_result_key_value(result);
         size_t key_length = memcached_result_key_length(result);
         uint32_t index = key_index(b, key, key_length);
-        if (index == UINT32_MAX || index >= MGET_BATCH || seen[index]) {
+        if (index == UINT32_MAX || b->seen[index]) {
             fprintf(stderr, "bench: %s %s: memcached_fetch_result returned %s key '%.*s'\n",
                     b->workload->name, b->protocol,
-                    index != UINT32_MAX && index < MGET_BATCH ? "duplicate" : "unrequested",
-                    (int)key_length, key);
+                    index != UINT32_MAX ? "duplicate" : "unrequested", (int)key_length, key);
             exit(1);
         }
-        seen[index] = true;
+        b->seen[index] = true;
         received++;
         check_value(b, index, memcached_result_value(result), memcached_result_length(result),
                     memcached_result_flags(result));
@@ -361,9 +396,9 @@ static void mget_batch(struct bench *b)
     if (rc != MEMCACHED_END) {
         fail_rc(b, "memcached_fetch_result (expected END after the last item)", rc);
     }
-    if (received != MGET_BATCH) {
-        fprintf(stderr, "bench: %s %s: memcached_mget of %d keys returned %u items\n",
-                b->workload->name, b->protocol, MGET_BATCH, received);
+    if (received != b->key_count) {
+        fprintf(stderr, "bench: %s %s: memcached_mget of %" PRIu32 " keys returned %" PRIu32
+                " items\n", b->workload->name, b->protocol, b->key_count, received);
         exit(1);
     }
 }
@@ -402,6 +437,42 @@ static void proftpd_op(struct bench *b, uint64_t op)
     }
 }
 
+/* Selects handles[i] and its result for the next operation. */
+static void use_handle(struct bench *b, int i)
+{
+    b->memc = b->handles[i];
+    b->result = &b->results[i];
+    b->protocol = i == 0 ? "text" : "binary";
+}
+
+/* soak-1m alternates between the text and the binary handle. On each handle, every fourth
+ * operation stores a key, two read stored keys back and one looks up an absent key, and
+ * every 100th operation is instead an mget of all keys. */
+static void soak_op(struct bench *b, uint64_t op)
+{
+    uint64_t step = op / 2;
+    use_handle(b, (int)(op % 2));
+    if (step % 100 == 99) {
+        mget_batch(b);
+        return;
+    }
+    uint32_t index = (uint32_t)((step / 4) % b->key_count);
+    switch (step % 4) {
+    case 0:
+        set_key(b, index);
+        break;
+    case 1:
+        get_hit(b, index);
+        break;
+    case 2:
+        get_hit(b, (uint32_t)((index + b->key_count / 2) % b->key_count));
+        break;
+    default:
+        get_miss(b, index);
+        break;
+    }
+}
+
 static void run_op(struct bench *b, uint64_t op)
 {
     uint32_t index = (uint32_t)(op % b->key_count);
@@ -424,6 +495,9 @@ static void run_op(struct bench *b, uint64_t op)
         break;
     case OP_PROFTPD:
         proftpd_op(b, op);
+        break;
+    case OP_SOAK:
+        soak_op(b, op);
         break;
     }
 }
@@ -506,6 +580,19 @@ static void preload(struct bench *b)
     case OP_GET_HIT:
     case OP_MGET:
     case OP_PROFTPD:
+    case OP_SOAK:
+        if (b->key_count > MAX_KEYS) {
+            /* Large key sets are stored without waiting for each reply. Reading the last key
+             * back makes sure the server has processed them all, and the mget checks every
+             * value anyway. */
+            set_behavior(b, MEMCACHED_BEHAVIOR_NOREPLY, 1, "behavior NOREPLY");
+            for (uint32_t i = 0; i < b->key_count; i++) {
+                set_key(b, i);
+            }
+            set_behavior(b, MEMCACHED_BEHAVIOR_NOREPLY, 0, "behavior NOREPLY off");
+            get_hit(b, b->key_count - 1);
+            break;
+        }
         for (uint32_t i = 0; i < b->key_count; i++) {
             set_key(b, i);
         }
@@ -536,11 +623,8 @@ static void verify_last_set(struct bench *b)
 
 static uint32_t key_count_for(const struct workload *workload, size_t value_size)
 {
-    if (workload->kind == OP_MGET) {
-        return MGET_BATCH;
-    }
-    if (workload->kind == OP_INCR) {
-        return 1;
+    if (workload->key_count > 0) {
+        return workload->key_count;
     }
     size_t count = VALUE_TABLE_BYTES / (value_size ? value_size : 1);
     if (count < MIN_KEYS) {
@@ -646,28 +730,43 @@ int main(int argc, char **argv)
     b.value_size = value_size > 0 ? (size_t)value_size : b.workload->default_value_size;
     b.key_count = key_count_for(b.workload, b.value_size);
 
-    b.memc = memcached_create(NULL);
-    if (b.memc == NULL) {
-        fprintf(stderr, "bench: memcached_create returned NULL\n");
-        return 1;
+    /* soak-1m uses both protocols, each on its own handle. */
+    int handle_count = b.workload->kind == OP_SOAK ? 2 : 1;
+    const char *requested_protocol = b.protocol;
+    for (int i = 0; i < handle_count; i++) {
+        b.handles[i] = memcached_create(NULL);
+        if (b.handles[i] == NULL) {
+            fprintf(stderr, "bench: memcached_create returned NULL\n");
+            return 1;
+        }
+        b.memc = b.handles[i];
+        if (b.workload->kind == OP_SOAK) {
+            b.protocol = i == 0 ? "text" : "binary";
+        }
+        b.server_count = 0;
+        add_servers(&b, servers);
+        if (b.workload->kind == OP_PROFTPD && b.server_count != 3) {
+            fprintf(stderr, "bench: the proftpd workload needs exactly 3 servers, got %zu\n",
+                    b.server_count);
+            return 2;
+        }
+        if (b.workload->kind == OP_PROFTPD) {
+            configure_like_proftpd(&b);
+        } else if (strcmp(b.protocol, "binary") == 0) {
+            set_behavior(&b, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1, "behavior BINARY_PROTOCOL");
+        }
+        if (memcached_result_create(b.memc, &b.results[i]) == NULL) {
+            fprintf(stderr, "bench: memcached_result_create returned NULL\n");
+            return 1;
+        }
     }
-    add_servers(&b, servers);
-    if (b.workload->kind == OP_PROFTPD && b.server_count != 3) {
-        fprintf(stderr, "bench: the proftpd workload needs exactly 3 servers, got %zu\n",
-                b.server_count);
-        return 2;
-    }
-    if (b.workload->kind == OP_PROFTPD) {
-        configure_like_proftpd(&b);
-    } else if (strcmp(b.protocol, "binary") == 0) {
-        set_behavior(&b, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1, "behavior BINARY_PROTOCOL");
-    }
-    if (memcached_result_create(b.memc, &b.result) == NULL) {
-        fprintf(stderr, "bench: memcached_result_create returned NULL\n");
-        return 1;
+    use_handle(&b, 0);
+    if (b.workload->kind != OP_SOAK) {
+        b.protocol = requested_protocol;
     }
 
     make_keys(&b);
+    b.seen = xmalloc(b.key_count * sizeof *b.seen);
     if (b.workload->kind == OP_INCR) {
         /* The counter gets its own name so that it never collides with a stored value. */
         free(b.keys[0]);
@@ -677,17 +776,24 @@ int main(int argc, char **argv)
     if (b.workload->kind == OP_SET_NOREPLY) {
         set_behavior(&b, MEMCACHED_BEHAVIOR_NOREPLY, 1, "behavior NOREPLY");
     }
+    if (op_limit == 0) {
+        op_limit = b.workload->default_ops;
+    }
 
     uint64_t op = 0;
-    for (; op < WARMUP_OPS; op++) {
+    for (; op < b.workload->warmup_ops; op++) {
         run_op(&b, op);
     }
 
     double start = now_seconds();
     double cpu_start = cpu_seconds();
     uint64_t ops = 0;
+    long rss_kib_at_sample = -1;
     if (op_limit > 0) {
         for (; ops < op_limit; ops++) {
+            if (ops == SOAK_SAMPLE_OPS && b.workload->kind == OP_SOAK) {
+                rss_kib_at_sample = resident_kib();
+            }
             run_op(&b, op++);
         }
     } else {
@@ -707,12 +813,19 @@ int main(int argc, char **argv)
     }
 
     printf("workload=%s protocol=%s servers=%zu value_size=%zu ops=%" PRIu64
-           " seconds=%.6f ops_per_sec=%.1f cpu_us_per_op=%.3f library=%s\n",
-           b.workload->name, b.protocol, b.server_count, b.value_size, ops, elapsed,
-           (double)ops / elapsed, cpu * 1e6 / (double)ops, memcached_lib_version());
+           " seconds=%.6f ops_per_sec=%.1f cpu_us_per_op=%.3f library=%s",
+           b.workload->name, b.workload->kind == OP_SOAK ? "text+binary" : b.protocol,
+           b.server_count, b.value_size, ops, elapsed, (double)ops / elapsed,
+           cpu * 1e6 / (double)ops, memcached_lib_version());
+    if (b.workload->kind == OP_SOAK) {
+        printf(" rss_kib_at_10k=%ld rss_kib_at_end=%ld", rss_kib_at_sample, resident_kib());
+    }
+    printf("\n");
 
-    memcached_result_free(&b.result);
-    memcached_free(b.memc);
+    for (int i = 0; i < handle_count; i++) {
+        memcached_result_free(&b.results[i]);
+        memcached_free(b.handles[i]);
+    }
     for (uint32_t i = 0; i < b.key_count; i++) {
         free(b.keys[i]);
         free(b.miss_keys[i]);
@@ -722,6 +835,7 @@ int main(int argc, char **argv)
     free(b.miss_keys);
     free(b.miss_key_lengths);
     free(b.values);
+    free(b.seen);
     free(servers);
     return 0;
 }
