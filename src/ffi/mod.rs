@@ -19,7 +19,7 @@ pub mod stats;
 pub mod storage;
 pub mod strerror;
 pub mod types;
-pub mod unsupported;
+pub mod misc;
 pub mod version;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

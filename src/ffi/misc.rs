@@ -1,6 +1,7 @@
-//! Allocators, SASL credentials, virtual buckets, and the exports this library does not
-//! implement yet; those return MEMCACHED_NOT_SUPPORTED (or NULL with that code recorded) and
-//! are listed under "Known gaps" in the README.
+//! The remaining exports: memory allocators, SASL credentials, virtual buckets, value
+//! encryption, `memcached_dump`, `memcached_analyze`, and the hashkit accessors this library
+//! does not implement (`memcached_get_hashkit`, `memcached_set_hashkit`), which return
+//! MEMCACHED_NOT_SUPPORTED (or NULL) and are listed under "Known gaps" in the README.
 
 use libc::{c_char, c_void, size_t};
 
