@@ -284,6 +284,48 @@ struct worker {
   int failures;
 };
 
+/* The handles currently lent out, to catch one handle given to two threads at once. */
+static pthread_mutex_t lent_lock = PTHREAD_MUTEX_INITIALIZER;
+static memcached_st *lent[64];
+static size_t distinct_handles;
+static memcached_st *seen[64];
+
+/* Records MC as lent; returns 0 if another thread already holds it. */
+static int lend(memcached_st *mc) {
+  int fresh = 1;
+  pthread_mutex_lock(&lent_lock);
+  for (size_t i = 0; i < 64; i++) {
+    if (lent[i] == mc) {
+      fresh = 0;
+    }
+  }
+  for (size_t i = 0; fresh && i < 64; i++) {
+    if (lent[i] == NULL) {
+      lent[i] = mc;
+      break;
+    }
+  }
+  int known = 0;
+  for (size_t i = 0; i < distinct_handles; i++) {
+    known |= seen[i] == mc;
+  }
+  if (!known && distinct_handles < 64) {
+    seen[distinct_handles++] = mc;
+  }
+  pthread_mutex_unlock(&lent_lock);
+  return fresh;
+}
+
+static void give_back(memcached_st *mc) {
+  pthread_mutex_lock(&lent_lock);
+  for (size_t i = 0; i < 64; i++) {
+    if (lent[i] == mc) {
+      lent[i] = NULL;
+    }
+  }
+  pthread_mutex_unlock(&lent_lock);
+}
+
 static void *borrow_repeatedly(void *arg) {
   struct worker *worker = arg;
   for (int i = 0; i < 200; i++) {
@@ -293,9 +335,13 @@ static void *borrow_repeatedly(void *arg) {
       worker->failures++;
       continue;
     }
+    if (!lend(mc)) {
+      worker->failures++;
+    }
     if (i % 50 == 0 && memcached_set(mc, "smoke-worker", 12, "x", 1, 0, 0) != MEMCACHED_SUCCESS) {
       worker->failures++;
     }
+    give_back(mc);
     if (memcached_pool_release(worker->pool, mc) != MEMCACHED_SUCCESS) {
       worker->failures++;
     }
@@ -322,19 +368,20 @@ static void check_pool_threads(void) {
   memcached_pool_destroy(pool);
 
   pool = memcached_pool_create(master, 1, 2);
-  struct worker workers[4];
-  pthread_t threads[4];
-  for (int i = 0; i < 4; i++) {
+  struct worker workers[8];
+  pthread_t threads[8];
+  for (int i = 0; i < 8; i++) {
     workers[i].pool = pool;
     workers[i].failures = 0;
     pthread_create(&threads[i], NULL, borrow_repeatedly, &workers[i]);
   }
   int failures = 0;
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < 8; i++) {
     pthread_join(threads[i], NULL);
     failures += workers[i].failures;
   }
-  check(failures == 0, "four threads share a pool of two without errors");
+  check(failures == 0, "eight threads share a pool of two, no handle lent to two at once");
+  check(distinct_handles <= 2, "the pool of at most two never made more than two handles");
   memcached_pool_destroy(pool);
   memcached_free(master);
 }
