@@ -605,10 +605,12 @@ impl Conn {
         }
     }
 
-    /// Checks a connection that sat idle: returns false if the server closed it, or if bytes
-    /// nobody asked for are waiting (a reply that arrived after its request gave up).
-    pub fn usable_after_idle(&mut self, now_ms: u64) -> bool {
-        if self.rpos < self.rbuf.len() {
+    /// Checks a connection that sat idle: returns false if the server closed it, or, in the
+    /// text protocol, if bytes nobody asked for are waiting (a reply that arrived after its
+    /// request gave up). Binary replies carry an opaque, so unrequested ones (error replies to
+    /// quiet requests) are skipped when read and do not make the connection unusable.
+    pub fn usable_after_idle(&mut self, now_ms: u64, binary: bool) -> bool {
+        if !binary && self.rpos < self.rbuf.len() {
             return false;
         }
         if now_ms.saturating_sub(self.last_used_ms) < IDLE_CHECK_AFTER_MS {
@@ -624,6 +626,9 @@ impl Conn {
                 libc::MSG_PEEK | libc::MSG_DONTWAIT,
             )
         };
+        if n > 0 {
+            return binary;
+        }
         n < 0 && matches!(last_errno(), libc::EAGAIN | libc::EINTR)
     }
 

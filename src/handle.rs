@@ -592,7 +592,7 @@ impl Handle {
         let server = &mut self.servers[index];
         let keep = match server.conn.as_mut() {
             Some(conn) if conn.is_inherited() => false,
-            Some(conn) => conn.usable_after_idle(now_ms),
+            Some(conn) => conn.usable_after_idle(now_ms, self.behaviors.binary),
             None => false,
         };
         if !keep && server.conn.is_some() {
