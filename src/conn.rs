@@ -515,20 +515,17 @@ impl Conn {
     /// A request larger than one TCP segment goes out with TCP_NODELAY on, or its last, partial
     /// segment waits for an ACK the server may delay by 40 ms. Requests with no reply (quiet
     /// and noreply ones) go out with it off, so the kernel can combine a stream of them into
-    /// fewer packets. One-segment requests that wait for a reply are sent at once either way,
-    /// because the server's previous reply acknowledged everything sent before them. Costs one
-    /// setsockopt only when the mode changes.
+    /// fewer packets. A request that waits for a reply switches it off again, because after
+    /// quiet writes nothing is acknowledged yet. Costs one setsockopt only when the mode
+    /// changes.
     pub fn prepare_write(&mut self, total_len: usize, expects_reply: bool) {
         if self.nodelay_requested || !self.tcp {
             return;
         }
-        let wanted = if total_len > ONE_SEGMENT {
-            true
-        } else if !expects_reply {
-            false
-        } else {
-            return;
-        };
+        // A request that waits for a reply goes out with Nagle's algorithm off: after quiet
+        // writes the server has acknowledged nothing, so Nagle would hold it until a delayed
+        // ACK (about 40 ms).
+        let wanted = total_len > ONE_SEGMENT || expects_reply;
         if wanted != self.nodelay {
             set_int_option(
                 self.fd,

@@ -255,6 +255,7 @@ run_chaos() {
       kill -STOP "${server_pids[$server]}"
       sleep "$duration"
       kill -CONT "${server_pids[$server]}"
+      publish_states up up up || return 1
     else
       action=kill
       # shellcheck disable=SC2046
@@ -262,9 +263,11 @@ run_chaos() {
       kill -KILL "${server_pids[$server]}"
       wait "${server_pids[$server]}" 2>/dev/null || true
       sleep "$duration"
+      # Published before the restart, because the new server replies (empty) from its
+      # first accepted connection, and soak must not take it for the one that is down.
+      publish_states up up up || return 1
       start_server "$server"
     fi
-    publish_states up up up || return 1
     echo "chaos: $action server $server for ${duration} s"
     event=$((event + 1))
     sleep "$(random_duration 25 45)"
@@ -282,8 +285,8 @@ run_soak() {
   soak_pid=$!
   local deadline=$((SECONDS + seconds))
   run_chaos "$deadline" || fail "soak: server events could not be run"
-  # The final checks take a few seconds after the workload stops; a soak that is still
-  # running 90 s after its deadline hangs, and is stopped.
+  # The final checks take a few seconds after the workload stops. A soak still running 90 s
+  # after its deadline hangs, so it is stopped.
   while kill -0 "$soak_pid" 2>/dev/null && ((SECONDS < deadline + 90)); do
     sleep 1
   done

@@ -67,8 +67,8 @@ static size_t random_below(size_t n) {
 /* Escapes BYTES for a message: printable ASCII as is, the rest as \xHH, at most 48 bytes. */
 static const char *escaped(const unsigned char *bytes, size_t len, char *out, size_t size) {
   size_t used = 0;
-  size_t shown = len < 48 ? len : 48;
-  for (size_t i = 0; i < shown && used + 5 < size; i++) {
+  size_t count = len < 48 ? len : 48;
+  for (size_t i = 0; i < count && used + 5 < size; i++) {
     unsigned char c = bytes[i];
     if (c >= 0x20 && c < 0x7f && c != '\\') {
       out[used++] = (char)c;
@@ -76,7 +76,7 @@ static const char *escaped(const unsigned char *bytes, size_t len, char *out, si
       used += (size_t)snprintf(out + used, size - used, "\\x%02x", c);
     }
   }
-  snprintf(out + used, size - used, "%s (%zu bytes)", shown < len ? "..." : "", len);
+  snprintf(out + used, size - used, "%s (%zu bytes)", count < len ? "..." : "", len);
   return out;
 }
 
@@ -178,7 +178,7 @@ struct wire_scan {
   size_t commands;
   size_t key_tokens_seen;
   int mismatch;
-  char why[256];
+  char reason[256];
 };
 
 static void scan_command(const struct text_command *c, void *context) {
@@ -188,17 +188,19 @@ static void scan_command(const struct text_command *c, void *context) {
     return;
   }
   const struct expectation *e = scan->expected;
-  char shown[256];
+  char printable[256];
+
   if (c->token_count == 0) {
     scan->mismatch = 1;
-    snprintf(scan->why, sizeof(scan->why), "an empty command line");
+    snprintf(scan->reason, sizeof(scan->reason), "an empty command line");
     return;
   }
   if (c->truncated_at_nul) {
     scan->mismatch = 1;
-    snprintf(scan->why, sizeof(scan->why), "a command line with a NUL byte");
+    snprintf(scan->reason, sizeof(scan->reason), "a command line with a NUL byte");
     return;
   }
+
   const struct text_token *verb = &c->tokens[0];
   int is_get = strcmp(e->verb, "get") == 0;
   int verb_ok = verb->len == strlen(e->verb) && memcmp(verb->bytes, e->verb, verb->len) == 0;
@@ -207,10 +209,11 @@ static void scan_command(const struct text_command *c, void *context) {
   }
   if (!verb_ok) {
     scan->mismatch = 1;
-    snprintf(scan->why, sizeof(scan->why), "command %s instead of %s",
-             escaped(verb->bytes, verb->len, shown, sizeof(shown)), e->verb);
+    snprintf(scan->reason, sizeof(scan->reason), "command %s instead of %s",
+             escaped(verb->bytes, verb->len, printable, sizeof(printable)), e->verb);
     return;
   }
+
   size_t key_tokens = is_get ? c->token_count - 1 : 1;
   for (size_t i = 0; i < key_tokens; i++) {
     const struct text_token *token = &c->tokens[1 + i];
@@ -219,23 +222,27 @@ static void scan_command(const struct text_command *c, void *context) {
     if (1 + i >= c->token_count || want == NULL || token->len != want->len ||
         memcmp(token->bytes, want->data, want->len) != 0) {
       scan->mismatch = 1;
-      snprintf(scan->why, sizeof(scan->why), "key token %s is not the requested key",
-               1 + i < c->token_count ? escaped(token->bytes, token->len, shown, sizeof(shown))
-                                      : "(missing)");
+      const char *shown_token = "(missing)";
+      if (1 + i < c->token_count) {
+        shown_token = escaped(token->bytes, token->len, printable, sizeof(printable));
+      }
+      snprintf(scan->reason, sizeof(scan->reason), "key token %s is not the requested key",
+               shown_token);
       return;
     }
   }
+
   if (e->value != NULL) {
     if (!c->storage || c->data_len != e->value_len || !c->data_terminated ||
         memcmp(c->data, e->value, e->value_len) != 0) {
       scan->mismatch = 1;
-      snprintf(scan->why, sizeof(scan->why),
+      snprintf(scan->reason, sizeof(scan->reason),
                "the data block is not the value (%zu bytes sent, %zu expected)",
                c->storage ? c->data_len : 0, e->value_len);
     }
   } else if (c->storage) {
     scan->mismatch = 1;
-    snprintf(scan->why, sizeof(scan->why), "a data block after a non-storage command");
+    snprintf(scan->reason, sizeof(scan->reason), "a data block after a non-storage command");
   }
 }
 
@@ -277,21 +284,22 @@ static int check_wire(const struct expectation *e, size_t max_commands, int reje
     totals->sent++;
   }
   size_t allowed = rejected ? 0 : max_commands;
-  char shown[256];
+  char printable[256];
   int ok = 1;
   if (scan.commands > allowed) {
     if (totals->too_many++ < EXAMPLES) {
       report_info("wire %s: %zu commands on the wire for one %s call (at most %zu expected), "
                   "key %s",
                   label, scan.commands, e->verb, allowed,
-                  escaped(e->keys[0].data, e->keys[0].len, shown, sizeof(shown)));
+                  escaped(e->keys[0].data, e->keys[0].len, printable, sizeof(printable)));
     }
     ok = 0;
   }
   if (scan.mismatch) {
     if (totals->mismatched++ < EXAMPLES) {
       report_info("wire %s: %s call, key %s: %s", label, e->verb,
-                  escaped(e->keys[0].data, e->keys[0].len, shown, sizeof(shown)), scan.why);
+                  escaped(e->keys[0].data, e->keys[0].len, printable, sizeof(printable)),
+                  scan.reason);
     }
     ok = 0;
   }
@@ -392,13 +400,13 @@ static int check_read(const struct model_entry *m, int found, const char *value,
 
 /* WHY, when not NULL, describes how the read differed. */
 static void note_roundtrip(struct wire_totals *t, int ok, const char *label, const char *op,
-                           const struct bytes *key, const char *why) {
+                           const struct bytes *key, const char *reason) {
   t->roundtrip_checked++;
   if (!ok && t->roundtrip_wrong++ < EXAMPLES) {
-    char shown[256];
+    char printable[256];
     report_info("wire %s: %s of key %s did not return what the capturing server contains%s%s",
-                label, op, escaped(key->data, key->len, shown, sizeof(shown)), why ? ": " : "",
-                why ? why : "");
+                label, op, escaped(key->data, key->len, printable, sizeof(printable)),
+                reason ? ": " : "", reason ? reason : "");
   }
 }
 
@@ -443,10 +451,10 @@ static void one_call(memcached_st *mc, const char *ns, unsigned char *value_buf,
       /* set always stores, add only a new key, the others only an existing one. */
       int stores = plain_set || (strcmp(e.verb, "add") == 0 ? !present : present);
       memcached_return_t expected = stores ? MEMCACHED_SUCCESS : MEMCACHED_NOTSTORED;
-      char why[96];
-      snprintf(why, sizeof(why), "%s returned %s, %s expected", e.verb, rc_label(rc),
+      char reason[96];
+      snprintf(reason, sizeof(reason), "%s returned %s, %s expected", e.verb, rc_label(rc),
                rc_label(expected));
-      note_roundtrip(t, rc == expected, label, e.verb, &key, why);
+      note_roundtrip(t, rc == expected, label, e.verb, &key, reason);
     }
     if (exact && rc == MEMCACHED_SUCCESS && m == NULL) {
       m = model_add(&key);
@@ -486,9 +494,9 @@ static void one_call(memcached_st *mc, const char *ns, unsigned char *value_buf,
     if (exact && (m == NULL || !m->unknown)) {
       int ok = (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND) &&
                check_read(m, rc == MEMCACHED_SUCCESS, got, len, flags);
-      char why[96];
-      snprintf(why, sizeof(why), "get returned %s with %zu bytes", rc_label(rc), len);
-      note_roundtrip(t, ok, label, "get", &key, why);
+      char reason[96];
+      snprintf(reason, sizeof(reason), "get returned %s with %zu bytes", rc_label(rc), len);
+      note_roundtrip(t, ok, label, "get", &key, reason);
     }
     free(got);
   } else if (roll < 80) {
@@ -511,7 +519,7 @@ static void one_call(memcached_st *mc, const char *ns, unsigned char *value_buf,
     memcached_return_t rc = memcached_mget(mc, pointers, lengths, n);
     int seen[MAX_MGET_KEYS] = {0};
     int reads_ok = 1;
-    char why[512] = "";
+    char reason[512] = "";
     memcached_return_t fetch_rc = MEMCACHED_SUCCESS;
     for (;;) {
       memcached_result_st *r = memcached_fetch_result(mc, NULL, &fetch_rc);
@@ -534,18 +542,19 @@ static void one_call(memcached_st *mc, const char *ns, unsigned char *value_buf,
           if (!check_read(m, 1, memcached_result_value(r), memcached_result_length(r),
                           memcached_result_flags(r))) {
             reads_ok = 0;
-            snprintf(why, sizeof(why), "key %zu of %zu came back with %zu bytes, flags %u; %s",
-                     i + 1, n, memcached_result_length(r), memcached_result_flags(r),
+            snprintf(reason, sizeof(reason),
+                     "key %zu of %zu came back with %zu bytes, flags %u, but %s", i + 1, n,
+                     memcached_result_length(r), memcached_result_flags(r),
                      m == NULL || !m->present ? "it should be absent" : "other bytes are stored");
           }
           break;
         }
       }
       if (!matched) {
-        char shown[256];
+        char printable[256];
         reads_ok = 0;
-        snprintf(why, sizeof(why), "a result for key %s, which was not requested (or twice)",
-                 escaped(got_key.data, got_key.len, shown, sizeof(shown)));
+        snprintf(reason, sizeof(reason), "a result for key %s, which was not requested (or twice)",
+                 escaped(got_key.data, got_key.len, printable, sizeof(printable)));
       }
       memcached_result_free(r);
     }
@@ -562,12 +571,13 @@ static void one_call(memcached_st *mc, const char *ns, unsigned char *value_buf,
           }
           if (!duplicate && m != NULL && m->present && !m->unknown) {
             reads_ok = 0;
-            snprintf(why, sizeof(why), "key %zu of %zu (%zu bytes stored) was not returned", i + 1,
-                     n, m->value_len);
+            snprintf(reason, sizeof(reason),
+                     "key %zu of %zu (%zu bytes stored) was not returned", i + 1, n,
+                     m->value_len);
           }
         }
       }
-      note_roundtrip(t, reads_ok, label, "mget", &keys[0], why);
+      note_roundtrip(t, reads_ok, label, "mget", &keys[0], reason);
     }
   } else if (roll < 92) {
     e.verb = "delete";
@@ -649,6 +659,7 @@ static void run_memcached_roundtrip(unsigned char *value_buf, size_t value_cap) 
   static unsigned char *stored[BATCH];
   static size_t stored_len[BATCH];
   char keys[BATCH][64];
+
   for (unsigned round = 0; round < VALUES / BATCH; round++) {
     for (unsigned i = 0; i < BATCH; i++) {
       snprintf(keys[i], sizeof(keys[i]), "wire:real:%u:%u", round, i);
@@ -676,6 +687,7 @@ static void run_memcached_roundtrip(unsigned char *value_buf, size_t value_cap) 
       }
       free(got);
     }
+
     const char *pointers[BATCH];
     size_t lengths[BATCH];
     for (unsigned i = 0; i < BATCH; i++) {
@@ -710,6 +722,7 @@ static void run_memcached_roundtrip(unsigned char *value_buf, size_t value_cap) 
     free(stored[i]);
     stored[i] = NULL;
   }
+
   report_check(set_failed == 0, "wire memcached: %u sets of values with protocol fragments "
                                 "succeeded (%u failed)",
                VALUES - set_failed, set_failed);
@@ -728,7 +741,7 @@ static const char password[] = "s3cr3t-pass";
 
 /* Checks that MC's last error message after a failed call contains neither SECRET_VALUE nor
  * the password. RC is the call's result, which must be a failure. */
-static void check_message(memcached_st *mc, memcached_return_t rc, const char *what,
+static void check_message(memcached_st *mc, memcached_return_t rc, const char *description,
                           const char *secret_value) {
   const char *message = memcached_last_error_message(mc);
   const char *text = message ? message : "";
@@ -736,7 +749,7 @@ static void check_message(memcached_st *mc, memcached_return_t rc, const char *w
   report_check(rc != MEMCACHED_SUCCESS && !leaks,
                "wire error message after %s (%s) contains neither the value nor the password: "
                "\"%.160s\"",
-               what, rc_label(rc), text);
+               description, rc_label(rc), text);
 }
 
 static memcached_st *handle_for(unsigned short port, int binary, int timeout_ms) {
@@ -748,9 +761,10 @@ static memcached_st *handle_for(unsigned short port, int binary, int timeout_ms)
   return mc;
 }
 
-static void set_and_check(memcached_st *mc, const char *what, const char *value, size_t len) {
+static void set_and_check(memcached_st *mc, const char *description, const char *value,
+                          size_t len) {
   memcached_return_t rc = memcached_set(mc, "wire:secret", 11, value, len, 0, 0);
-  check_message(mc, rc, what, "value-secret-7f3a");
+  check_message(mc, rc, description, "value-secret-7f3a");
 }
 
 static void run_error_messages(void) {
@@ -785,7 +799,7 @@ static void run_error_messages(void) {
 
   struct {
     unsigned short port;
-    const char *what;
+    const char *description;
   } sasl_targets[] = {
       {capture_port, "SASL authentication rejected by the server"},
       {memcached_port, "SASL against a memcached without SASL"},
@@ -797,15 +811,15 @@ static void run_error_messages(void) {
     if (rc != MEMCACHED_SUCCESS) {
       report_check(0, "wire memcached_set_sasl_auth_data returned %s", rc_label(rc));
     }
-    char what[128];
-    snprintf(what, sizeof(what), "a set with %s", sasl_targets[i].what);
-    set_and_check(mc, what, value, value_len);
+    char description[128];
+    snprintf(description, sizeof(description), "a set with %s", sasl_targets[i].description);
+    set_and_check(mc, description, value, value_len);
     size_t len;
     uint32_t flags;
     char *got = memcached_get(mc, "wire:secret", 11, &len, &flags, &rc);
     free(got);
-    snprintf(what, sizeof(what), "a get with %s", sasl_targets[i].what);
-    check_message(mc, rc, what, "value-secret-7f3a");
+    snprintf(description, sizeof(description), "a get with %s", sasl_targets[i].description);
+    check_message(mc, rc, description, "value-secret-7f3a");
     memcached_destroy_sasl_auth_data(mc);
     memcached_free(mc);
   }
@@ -867,6 +881,7 @@ static void run_isolated(const struct phase *phase, uint64_t seed) {
     fflush(report_out);
     _exit(written == (ssize_t)sizeof(totals) ? 0 : 1);
   }
+
   close(counts[1]);
   int totals[2] = {0, 0};
   ssize_t got = pid > 0 ? read(counts[0], totals, sizeof(totals)) : -1;
@@ -875,6 +890,7 @@ static void run_isolated(const struct phase *phase, uint64_t seed) {
   if (pid > 0) {
     waitpid(pid, &status, 0);
   }
+
   if (got == (ssize_t)sizeof(totals)) {
     report_add_counts(totals[0], totals[1]);
   } else {
