@@ -47,6 +47,7 @@ run_suite encoding tests/encoding/run.sh "$prefix"
 run_suite proftpd-e2e tests/e2e/run.sh --lib-dir "$prefix/lib"
 run_suite consumers tests/consumers/run.sh --lib-dir "$prefix/lib"
 run_suite faults tests/faults/run.sh "$prefix"
+run_suite soak tests/soak/run.sh "$prefix" --seconds 120
 run_suite sanitizers scripts/sanitize.sh "$prefix"
 run_suite fuzz-smoke scripts/fuzz-smoke.sh 15
 run_suite bench-smoke c-tests/bench/run.sh "$prefix" --short
