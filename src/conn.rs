@@ -10,7 +10,6 @@ use std::ffi::CString;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
-use std::time::{Duration, Instant};
 
 use libc::{c_int, c_void, sockaddr_storage, socklen_t};
 
@@ -79,56 +78,51 @@ pub struct SocketOptions {
     pub linger_off: bool,
 }
 
-/// The time limit of one blocking step sequence.
+/// The time limit of one blocking step sequence, measured on the coarse monotonic clock
+/// (see `coarse_now_ms`). Its resolution is the kernel tick, a few milliseconds, which is
+/// fine for timeouts in the hundreds of milliseconds. A request that completes with one
+/// blocking send and one blocking receive reads no clock after it starts.
 #[derive(Clone, Debug)]
 pub struct Deadline {
-    at: std::cell::Cell<Option<Instant>>,
+    /// Coarse milliseconds when the limit started; None until a lazy deadline is armed.
+    start_ms: std::cell::Cell<Option<u64>>,
     timeout_ms: i32,
-    /// Started by the first wait instead of at creation (see `Deadline::lazy`).
-    lazy: bool,
 }
 
 impl Deadline {
     /// A deadline `timeout_ms` from now; negative means no limit, 0 means "fail at once".
     pub fn after_ms(timeout_ms: i32) -> Deadline {
-        Deadline::after_ms_from(Instant::now(), timeout_ms)
+        Deadline::starting_at(coarse_now_ms(), timeout_ms)
     }
 
-    /// A deadline `timeout_ms` after `start`.
-    pub fn after_ms_from(start: Instant, timeout_ms: i32) -> Deadline {
-        let at = if timeout_ms < 0 {
-            None
-        } else {
-            Some(start + Duration::from_millis(timeout_ms as u64))
-        };
-        Deadline { at: std::cell::Cell::new(at), timeout_ms, lazy: false }
+    /// Creates a deadline `timeout_ms` after `start_ms`, a `coarse_now_ms` reading.
+    pub fn starting_at(start_ms: u64, timeout_ms: i32) -> Deadline {
+        Deadline { start_ms: std::cell::Cell::new(Some(start_ms)), timeout_ms }
     }
 
     /// A deadline that starts when something first waits on it. Reading replies that are
     /// already buffered (most of an mget's) then needs no clock read at all.
     pub fn lazy(timeout_ms: i32) -> Deadline {
-        Deadline { at: std::cell::Cell::new(None), timeout_ms, lazy: true }
+        Deadline { start_ms: std::cell::Cell::new(None), timeout_ms }
     }
 
     /// Starts a lazy deadline now, if it has not started yet.
     fn arm(&self) {
-        if self.lazy && self.timeout_ms >= 0 && self.at.get().is_none() {
-            self.at.set(Some(Instant::now() + Duration::from_millis(self.timeout_ms as u64)));
+        if self.start_ms.get().is_none() {
+            self.start_ms.set(Some(coarse_now_ms()));
         }
     }
 
     /// Milliseconds left, for poll(): -1 for no limit, 0 when expired.
     fn remaining_ms(&self) -> c_int {
         self.arm();
-        match self.at.get() {
-            None => -1,
-            Some(at) => {
-                let left = at.saturating_duration_since(Instant::now());
-                // Round up so a poll never returns just before the deadline and loops.
-                let ms = left.as_micros().div_ceil(1000);
-                ms.min(c_int::MAX as u128) as c_int
-            }
+        if self.timeout_ms < 0 {
+            return -1;
         }
+        let start = self.start_ms.get().unwrap_or(0);
+        let elapsed = coarse_now_ms().saturating_sub(start);
+        let left = (self.timeout_ms as u64).saturating_sub(elapsed);
+        left.min(c_int::MAX as u64) as c_int
     }
 }
 
@@ -178,6 +172,8 @@ pub fn coarse_now_ms() -> u64 {
 /// Read buffers grow in steps of at most this many bytes, whatever length a reply claims.
 const MAX_READ_STEP: usize = 4 << 20;
 const MIN_READ_SPARE: usize = 16 << 10;
+/// An empty read buffer larger than this (after a big value) is freed rather than kept.
+const KEEP_READ_BUFFER: usize = 8 << 20;
 
 fn last_errno() -> i32 {
     std::io::Error::last_os_error()
@@ -500,6 +496,17 @@ impl Conn {
         Ok(())
     }
 
+    /// True when the connection can take a request with no check or system call: made by
+    /// this process, used within the idle-check interval, nothing unread in the text protocol,
+    /// and its socket timeout already `timeout_ms`. Otherwise `Handle::connection_at` decides.
+    #[inline]
+    pub fn ready_without_checks(&self, now_ms: u64, binary: bool, timeout_ms: i32) -> bool {
+        self.generation == fork_generation()
+            && (binary || self.rpos == self.rbuf.len())
+            && now_ms.wrapping_sub(self.last_used_ms) < IDLE_CHECK_AFTER_MS
+            && self.socket_timeout_ms == timeout_ms.max(0)
+    }
+
     /// Sets SO_RCVTIMEO and SO_SNDTIMEO to the poll timeout if it changed.
     pub fn set_socket_timeout(&mut self, timeout_ms: i32) {
         let wanted = timeout_ms.max(0);
@@ -633,49 +640,88 @@ impl Conn {
     pub fn send_all(&mut self, parts: &[&[u8]], deadline: &Deadline) -> Result<(), IoFailure> {
         // The whole send counts against the deadline, however many writes it takes.
         deadline.arm();
-        // Common case: everything leaves in one sendmsg.
+        // Common case: everything leaves in one blocking sendmsg (SO_SNDTIMEO bounds it).
+        // Empty parts become empty iovecs, which sendmsg skips.
+        if parts.len() > 4 || deadline.timeout_ms <= 0 {
+            return self.send_all_slow(parts, deadline, true);
+        }
         let mut iov = [libc::iovec {
             iov_base: std::ptr::null_mut(),
             iov_len: 0,
         }; 4];
-        let mut count = 0;
         let mut total = 0;
-        for part in parts.iter().filter(|p| !p.is_empty()) {
-            if count == iov.len() {
-                return self.send_all_slow(parts, deadline, true);
-            }
-            iov[count] = libc::iovec {
-                iov_base: part.as_ptr() as *mut c_void,
-                iov_len: part.len(),
-            };
-            count += 1;
+        for (slot, part) in iov.iter_mut().zip(parts) {
+            slot.iov_base = part.as_ptr() as *mut c_void;
+            slot.iov_len = part.len();
             total += part.len();
         }
         if total == 0 {
             return Ok(());
         }
-        if deadline.timeout_ms > 0 {
-            // SAFETY: msghdr is zero-initialised and points at `count` valid iovecs borrowing
-            // slices that live for this call.
-            let sent = unsafe {
-                let mut msg: libc::msghdr = std::mem::zeroed();
-                msg.msg_iov = iov.as_mut_ptr();
-                msg.msg_iovlen = count;
-                libc::sendmsg(self.fd, &msg, libc::MSG_NOSIGNAL)
-            };
-            if sent >= 0 && sent as usize == total {
-                return Ok(());
-            }
-            if sent > 0 {
-                return self.send_remaining(parts, sent as usize, deadline);
-            }
-            if sent < 0 && !matches!(last_errno(), libc::EINTR | libc::EAGAIN) {
-                return Err(IoFailure::Errno(last_errno()));
-            }
-            // The blocking write already waited: go on with polls bounded by the deadline.
-            return self.send_all_slow(parts, deadline, false);
+        // SAFETY: msghdr is zero-initialised and points at `parts.len()` valid iovecs borrowing
+        // slices that live for this call.
+        let sent = unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = iov.as_mut_ptr();
+            msg.msg_iovlen = parts.len();
+            libc::sendmsg(self.fd, &msg, libc::MSG_NOSIGNAL)
+        };
+        if sent >= 0 && sent as usize == total {
+            return Ok(());
         }
-        self.send_all_slow(parts, deadline, true)
+        if sent > 0 {
+            return self.send_remaining(parts, sent as usize, deadline);
+        }
+        if sent < 0 && !matches!(last_errno(), libc::EINTR | libc::EAGAIN) {
+            return Err(IoFailure::Errno(last_errno()));
+        }
+        // The blocking write already waited: go on with polls bounded by the deadline.
+        self.send_all_slow(parts, deadline, false)
+    }
+
+    /// Sends four parts (queued bytes, request, value, trailer) as `send_all` does. Every
+    /// single-key request has this shape, and its deadline is already started.
+    #[inline]
+    pub fn send_four(&mut self, parts: [&[u8]; 4], deadline: &Deadline) -> Result<(), IoFailure> {
+        if deadline.timeout_ms <= 0 {
+            return self.send_all(&parts, deadline);
+        }
+        let mut iov = parts.map(|part| libc::iovec {
+            iov_base: part.as_ptr() as *mut c_void,
+            iov_len: part.len(),
+        });
+        let total = parts[0].len() + parts[1].len() + parts[2].len() + parts[3].len();
+        // SAFETY: msghdr is zero-initialised and points at four valid iovecs borrowing slices
+        // that live for this call.
+        let sent = unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = iov.as_mut_ptr();
+            msg.msg_iovlen = iov.len();
+            libc::sendmsg(self.fd, &msg, libc::MSG_NOSIGNAL)
+        };
+        if sent >= 0 && sent as usize == total {
+            return Ok(());
+        }
+        self.send_after_first(&parts, sent, deadline)
+    }
+
+    /// Sends the rest of `parts` after a first blocking sendmsg that returned `sent`.
+    #[inline(never)]
+    fn send_after_first(
+        &mut self,
+        parts: &[&[u8]],
+        sent: isize,
+        deadline: &Deadline,
+    ) -> Result<(), IoFailure> {
+        if sent > 0 {
+            return self.send_remaining(parts, sent as usize, deadline);
+        }
+        let errno = last_errno();
+        if sent < 0 && !matches!(errno, libc::EINTR | libc::EAGAIN) {
+            return Err(IoFailure::Errno(errno));
+        }
+        // The blocking write already waited: go on with polls bounded by the deadline.
+        self.send_all_slow(parts, deadline, false)
     }
 
     /// Sends what is left of `parts` after the first `done` bytes went out.
@@ -806,7 +852,7 @@ impl Conn {
         if self.rpos == self.rbuf.len() {
             self.rbuf.clear();
             self.rpos = 0;
-            if self.rbuf.capacity() > (8 << 20) {
+            if self.rbuf.capacity() > KEEP_READ_BUFFER {
                 self.rbuf = Vec::new();
             }
         } else if self.rpos > 0 && self.rpos >= self.rbuf.len() / 2 {
@@ -818,7 +864,53 @@ impl Conn {
     /// Receives more bytes into the read buffer. `first` is true for the first wait of a
     /// request, which may block in recv() itself; later waits poll with the time left.
     /// `wanted` is the total unconsumed length the caller needs, when known.
+    #[inline]
     pub fn fill(
+        &mut self,
+        deadline: &Deadline,
+        first: bool,
+        wanted: Option<usize>,
+    ) -> Result<usize, IoFailure> {
+        // The usual case, a reply to a request just sent into an empty buffer, is one blocking
+        // recv() with nothing to compact or grow.
+        let empty = self.rpos == self.rbuf.len();
+        let capacity = self.rbuf.capacity();
+        if first
+            && empty
+            && wanted.is_none()
+            && deadline.timeout_ms > 0
+            && (MIN_READ_SPARE..=KEEP_READ_BUFFER).contains(&capacity)
+        {
+            deadline.arm();
+            self.rbuf.clear();
+            self.rpos = 0;
+            // SAFETY: the buffer is empty, so its whole capacity is writable spare room; recv
+            // initialises the bytes it reports.
+            let n = unsafe {
+                libc::recv(self.fd, self.rbuf.as_mut_ptr() as *mut c_void, capacity, 0)
+            };
+            if n > 0 {
+                // SAFETY: recv initialised the first `n` bytes.
+                unsafe { self.rbuf.set_len(n as usize) };
+                self.received += n as u64;
+                return Ok(n as usize);
+            }
+            if n == 0 {
+                return Err(IoFailure::Closed);
+            }
+            match last_errno() {
+                // With SO_RCVTIMEO, a blocking recv reports an expired timeout as EAGAIN.
+                libc::EAGAIN => return Err(IoFailure::Timeout),
+                libc::EINTR => {}
+                errno => return Err(IoFailure::Errno(errno)),
+            }
+        }
+        self.fill_slow(deadline, first, wanted)
+    }
+
+    /// Receives more bytes in every case `fill` does not handle itself.
+    #[inline(never)]
+    fn fill_slow(
         &mut self,
         deadline: &Deadline,
         first: bool,

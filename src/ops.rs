@@ -85,6 +85,106 @@ struct Expected {
     opcode: u8,
 }
 
+/// The leading bytes of a single-key request, built on the stack so that the request path
+/// allocates nothing. It is a binary header with its extras and key, or a text command line.
+/// The value, when there is one, is sent from the caller's buffer.
+///
+/// The storage is the caller's local `HeadBuf`, left uninitialised: zeroing it would cost more
+/// than building most requests (and a struct owning the array gets it zeroed).
+struct Head<'a> {
+    buf: &'a mut HeadBuf,
+    /// How many leading bytes of `buf` are written.
+    len: usize,
+}
+
+/// Room for a binary header (24), the longest extras (20) and a key with its namespace (at
+/// most 250 together), or for a text storage line with a 250-byte key and its numbers.
+const HEAD_CAPACITY: usize = 384;
+
+/// Stack storage for a `Head`: `let mut buf = HeadBuf::uninit();`.
+type HeadBuf = std::mem::MaybeUninit<[u8; HEAD_CAPACITY]>;
+
+impl<'a> Head<'a> {
+    fn new(buf: &'a mut HeadBuf) -> Head<'a> {
+        Head { buf, len: 0 }
+    }
+
+    /// Appends `bytes`; false (and nothing appended) when they do not fit.
+    #[inline(always)]
+    fn push(&mut self, bytes: &[u8]) -> bool {
+        if bytes.len() > HEAD_CAPACITY - self.len {
+            return false;
+        }
+        // SAFETY: the check above keeps `len + bytes.len()` within `buf`; the source is a
+        // valid slice that cannot overlap our own buffer, which no caller can borrow.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.buf.as_mut_ptr().cast::<u8>().add(self.len),
+                bytes.len(),
+            );
+        }
+        self.len += bytes.len();
+        true
+    }
+
+    /// Fills the head with a binary request header for a body of `extras`, the wire key
+    /// `ns` + `key` and `value_len` value bytes. The opaque is patched in when the request is
+    /// sent.
+    #[inline(always)]
+    fn set_binary(
+        &mut self,
+        opcode: u8,
+        cas: u64,
+        extras: &[u8],
+        ns: &[u8],
+        key: &[u8],
+        value_len: usize,
+    ) -> Result<(), Error> {
+        let key_len = ns.len() + key.len();
+        if HEAD_BODY_CAPACITY < extras.len() + key_len {
+            return Err(Error::code(MEMCACHED_BAD_KEY_PROVIDED));
+        }
+
+        let Some(body_len) = (extras.len() + key_len)
+            .checked_add(value_len)
+            .and_then(|len| u32::try_from(len).ok())
+        else {
+            return Err(Error::new(
+                MEMCACHED_E2BIG,
+                "the value is too large for the binary protocol",
+            ));
+        };
+
+        let word = u64::from(binary::REQUEST_MAGIC) << 56
+            | u64::from(opcode) << 48
+            | (key_len as u64) << 32
+            | (extras.len() as u64) << 24;
+        let mut header = [0u8; binary::HEADER_LEN];
+        header[..8].copy_from_slice(&word.to_be_bytes());
+        header[8..12].copy_from_slice(&body_len.to_be_bytes());
+        header[16..24].copy_from_slice(&cas.to_be_bytes());
+        // SAFETY: the buffer is longer than a header; `[u8; N]` has alignment 1.
+        unsafe { self.buf.as_mut_ptr().cast::<[u8; binary::HEADER_LEN]>().write(header) };
+        self.len = binary::HEADER_LEN;
+
+        self.push(extras);
+        if !ns.is_empty() {
+            self.push(ns);
+        }
+        self.push(key);
+        Ok(())
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: `push` wrote the first `len` bytes, and `len` never exceeds the buffer.
+        unsafe { std::slice::from_raw_parts_mut(self.buf.as_mut_ptr().cast::<u8>(), self.len) }
+    }
+}
+
+/// Capacity of a `Head` after the binary header.
+const HEAD_BODY_CAPACITY: usize = HEAD_CAPACITY - binary::HEADER_LEN;
+
 /// Reads binary replies until `on_reply` is done. Replies with another opaque (late error
 /// replies to earlier quiet requests) are skipped; a reply with our opaque but another opcode
 /// means the stream cannot be trusted, so it fails the request (and closes the connection).
@@ -155,10 +255,15 @@ fn exchange_with<T>(
     let binary = h.behaviors.binary;
     let poll_timeout = h.behaviors.poll_timeout;
     for attempt in 0..2 {
-        // One coarse clock read serves the idle check and the idle mark; the deadline starts
-        // only if a wait outlasts the first blocking recv.
+        // One coarse clock read serves the idle check, the idle mark and the deadline.
         let now_ms = crate::conn::coarse_now_ms();
-        h.connection_at(index, now_ms)?;
+        let ready = h.servers[index]
+            .conn
+            .as_ref()
+            .is_some_and(|c| c.ready_without_checks(now_ms, binary, poll_timeout));
+        if !ready {
+            h.connection_at(index, now_ms)?;
+        }
         let server = &mut h.servers[index];
         let queued = std::mem::take(&mut server.write_queue);
         let conn = server.conn.as_mut().expect("connection() connected it");
@@ -171,12 +276,12 @@ fn exchange_with<T>(
         } else {
             Expected { opaque: 0, opcode: 0 }
         };
-        let deadline = Deadline::lazy(poll_timeout);
+        let deadline = Deadline::starting_at(now_ms, poll_timeout);
         conn.prepare_write(
             queued.len() + request.len() + value.len() + trailer.len(),
             expects_reply,
         );
-        let outcome = match conn.send_all(&[&queued, request, value, trailer], &deadline) {
+        let outcome = match conn.send_four([&queued, request, value, trailer], &deadline) {
             Ok(()) => read(conn, &deadline, expected),
             Err(failure) => Err(failure.into_error("write")),
         };
@@ -215,6 +320,11 @@ fn send_only(h: &mut Handle, index: usize, value: &[u8], trailer: &[u8]) -> Resu
     );
     h.scratch = request;
     outcome
+}
+
+/// Sends `head` and `value` to server `index` without waiting for any reply.
+fn send_head(h: &mut Handle, index: usize, head: &mut [u8], value: &[u8]) -> Result<(), Error> {
+    exchange_with(h, index, head, value, b"", false, &mut |_, _, _| Ok(()))
 }
 
 /// Common start of a keyed operation: new query, servers present, key valid.
@@ -328,10 +438,12 @@ fn text_verb(verb: Verb) -> StorageVerb {
     }
 }
 
-/// Builds a storage request in `h.scratch`.
+/// Fills `head` with a binary storage request.
 #[allow(clippy::too_many_arguments)]
-fn encode_storage(
-    h: &mut Handle,
+#[inline(always)]
+fn binary_storage_head(
+    head: &mut Head,
+    h: &Handle,
     verb: Verb,
     key: &[u8],
     value_len: usize,
@@ -340,45 +452,20 @@ fn encode_storage(
     cas: u64,
     quiet: bool,
 ) -> Result<(), Error> {
-    let ns = h.namespace.as_ref().map_or(&[][..], |n| n.as_bytes());
-    h.scratch.clear();
-    if h.behaviors.binary {
-        let extras = binary::storage_extras(flags, expiration as u32);
-        let extras: &[u8] = if matches!(verb, Verb::Append | Verb::Prepend) {
-            &[]
-        } else {
-            &extras
-        };
-        binary::encode_request(
-            &mut h.scratch,
-            binary_storage_opcode(verb, quiet),
-            0,
-            cas,
-            extras,
-            ns,
-            key,
-            value_len,
-        )
-        .map_err(|_| {
-            Error::new(
-                MEMCACHED_E2BIG,
-                "the value is too large for the binary protocol",
-            )
-        })?;
+    let extras = binary::storage_extras(flags, expiration as u32);
+    let extras: &[u8] = if matches!(verb, Verb::Append | Verb::Prepend) {
+        &[]
     } else {
-        text::encode_storage(
-            &mut h.scratch,
-            text_verb(verb),
-            ns,
-            key,
-            flags,
-            expiration,
-            value_len,
-            cas,
-            quiet,
-        );
-    }
-    Ok(())
+        &extras
+    };
+    head.set_binary(
+        binary_storage_opcode(verb, quiet),
+        cas,
+        extras,
+        h.namespace_bytes(),
+        key,
+        value_len,
+    )
 }
 
 fn storage_reply_text(reply: TextReply<'_>) -> Result<Step<memcached_return_t>, Error> {
@@ -443,6 +530,7 @@ pub fn store(
 }
 
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn store_on(
     h: &mut Handle,
     index: usize,
@@ -467,8 +555,48 @@ fn store_on(
             ));
         }
     }
-    encode_storage(h, verb, key, value.len(), expiration, flags, cas, quiet)?;
-    let trailer: &[u8] = if h.behaviors.binary { b"" } else { b"\r\n" };
+    if h.behaviors.binary {
+        let mut buf = HeadBuf::uninit();
+        let mut head = Head::new(&mut buf);
+        binary_storage_head(&mut head, h, verb, key, value.len(), expiration, flags, cas, quiet)?;
+        if buffered {
+            // Queued with opaque 0, which no reply-expecting request carries.
+            h.connection(index)?;
+            let queue = &mut h.servers[index].write_queue;
+            queue.extend_from_slice(head.bytes_mut());
+            queue.extend_from_slice(value);
+            return Ok(MEMCACHED_SUCCESS);
+        }
+        if quiet {
+            send_head(h, index, head.bytes_mut(), value)?;
+            return Ok(MEMCACHED_SUCCESS);
+        }
+        return exchange_with(
+            h,
+            index,
+            head.bytes_mut(),
+            value,
+            b"",
+            true,
+            &mut |conn, deadline, expected| {
+                read_binary(conn, deadline, Some(expected), storage_reply_binary)
+            },
+        );
+    }
+
+    h.scratch.clear();
+    text::encode_storage(
+        &mut h.scratch,
+        text_verb(verb),
+        h.namespace.as_ref().map_or(&[][..], |n| n.as_bytes()),
+        key,
+        flags,
+        expiration,
+        value.len(),
+        cas,
+        quiet,
+    );
+    let trailer: &[u8] = b"\r\n";
     if buffered {
         h.connection(index)?;
         let server = &mut h.servers[index];
@@ -481,15 +609,9 @@ fn store_on(
         send_only(h, index, value, trailer)?;
         return Ok(MEMCACHED_SUCCESS);
     }
-    if h.behaviors.binary {
-        exchange(h, index, value, trailer, |conn, deadline, opaque| {
-            read_binary(conn, deadline, Some(opaque), storage_reply_binary)
-        })
-    } else {
-        exchange(h, index, value, trailer, |conn, deadline, _| {
-            read_text(conn, deadline, storage_reply_text)
-        })
-    }
+    exchange(h, index, value, trailer, |conn, deadline, _| {
+        read_text(conn, deadline, storage_reply_text)
+    })
 }
 
 /// memcached's default item size limit (`-I 1m`). Larger values are checked against the
@@ -540,12 +662,18 @@ fn write_replicas(
     expiration: i64,
     flags: u32,
 ) {
-    let replicas: Vec<usize> = replica_indexes(h, primary).collect();
-    for index in replicas {
-        if encode_storage(h, Verb::Set, key, value.len(), expiration, flags, 0, true).is_err() {
-            return;
-        }
-        let _ = send_only(h, index, value, b"");
+    let mut buf = HeadBuf::uninit();
+    let mut head = Head::new(&mut buf);
+    if binary_storage_head(&mut head, h, Verb::Set, key, value.len(), expiration, flags, 0, true)
+        .is_err()
+    {
+        return;
+    }
+    let count = h.servers.len();
+    let replicas = (h.behaviors.number_of_replicas as usize).min(count.saturating_sub(1));
+    for r in 1..=replicas {
+        // Each send patches its own connection's opaque into the head.
+        let _ = send_head(h, (primary + r) % count, head.bytes_mut(), value);
     }
 }
 
@@ -605,13 +733,12 @@ fn get_on(
     key: &[u8],
 ) -> Result<(memcached_return_t, Option<Found>), Error> {
     let memory = crate::ffi::memory_of_handle(h);
-    let ns = h.namespace.as_ref().map_or(&[][..], |n| n.as_bytes());
-    h.scratch.clear();
+    let mut buf = HeadBuf::uninit();
+    let mut head = Head::new(&mut buf);
     let mut found: Option<Found> = None;
     let code = if h.behaviors.binary {
-        binary::encode_request(&mut h.scratch, opcode::GETK, 0, 0, &[], ns, key, 0)
-            .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
-        exchange(h, index, b"", b"", |conn, deadline, opaque| {
+        head.set_binary(opcode::GETK, 0, &[], h.namespace_bytes(), key, 0)?;
+        exchange_with(h, index, head.bytes_mut(), b"", b"", true, &mut |conn, deadline, opaque| {
             read_binary(conn, deadline, Some(opaque), |reply| {
                 let code = binary::status_code(reply.status);
                 if code == MEMCACHED_SUCCESS {
@@ -627,8 +754,15 @@ fn get_on(
             })
         })
     } else {
-        text::encode_get(&mut h.scratch, h.behaviors.support_cas, ns, &[key]);
-        exchange(h, index, b"", b"", |conn, deadline, _| {
+        let command: &[u8] = if h.behaviors.support_cas { b"gets " } else { b"get " };
+        let fits = head.push(command)
+            && head.push(h.namespace_bytes())
+            && head.push(key)
+            && head.push(b"\r\n");
+        if !fits {
+            return Err(Error::code(MEMCACHED_BAD_KEY_PROVIDED));
+        }
+        exchange_with(h, index, head.bytes_mut(), b"", b"", true, &mut |conn, deadline, _| {
             read_text(conn, deadline, |reply| {
                 text_get_reply(&memory, &mut found, reply)
             })
@@ -941,33 +1075,14 @@ pub fn exist(h: &mut Handle, group: Option<&[u8]>, key: &[u8]) -> memcached_retu
         return h.fail(error, None);
     }
     let index = h.pick_server(group.unwrap_or(key));
-    let outcome = encode_storage(
-        h,
-        Verb::Add,
-        key,
-        0,
-        EXIST_PROBE_EXPIRATION as i64,
-        0,
-        0,
-        false,
-    )
-    .and_then(|()| {
-        let trailer: &[u8] = if h.behaviors.binary { b"" } else { b"\r\n" };
-        let code = if h.behaviors.binary {
-            exchange(h, index, b"", trailer, |conn, deadline, opaque| {
-                read_binary(conn, deadline, Some(opaque), storage_reply_binary)
-            })?
-        } else {
-            exchange(h, index, b"", trailer, |conn, deadline, _| {
-                read_text(conn, deadline, storage_reply_text)
-            })?
-        };
-        Ok(match code {
+    let expiration = EXIST_PROBE_EXPIRATION as i64;
+    let outcome = store_on(h, index, Verb::Add, key, b"", expiration, 0, 0, false, false).map(
+        |code| match code {
             MEMCACHED_SUCCESS => MEMCACHED_NOTFOUND,
             MEMCACHED_NOTSTORED | MEMCACHED_DATA_EXISTS => MEMCACHED_SUCCESS,
             other => other,
-        })
-    });
+        },
+    );
     finish(h, outcome, Some(index))
 }
 
@@ -1004,9 +1119,18 @@ pub fn mget(h: &mut Handle, group: Option<&[u8]>, keys: &[&[u8]]) -> memcached_r
             let index = h.pick_server(group);
             by_server[index].extend_from_slice(keys);
         }
+        None if count == 1 => by_server[0].extend_from_slice(keys),
         None => {
-            for key in keys {
-                let index = h.pick_server(key);
+            // Each server's list is allocated once, at its final size.
+            let indexes: Vec<usize> = keys.iter().map(|key| h.pick_server(key)).collect();
+            let mut sizes = vec![0usize; count];
+            for &index in &indexes {
+                sizes[index] += 1;
+            }
+            for (list, &size) in by_server.iter_mut().zip(&sizes) {
+                list.reserve_exact(size);
+            }
+            for (key, &index) in keys.iter().zip(&indexes) {
                 by_server[index].push(key);
             }
         }
@@ -1056,9 +1180,10 @@ fn send_mget(h: &mut Handle, index: usize, keys: &[&[u8]]) -> Result<(), Error> 
         // earlier are told apart from this mget's.
         conn.opaque = conn.opaque.wrapping_add(1);
         let batch = conn.opaque;
+        let key_bytes: usize = keys.iter().map(|key| key.len()).sum();
+        request.reserve((keys.len() + 1) * (binary::HEADER_LEN + ns.len()) + key_bytes);
         for key in keys {
-            binary::encode_request(&mut request, opcode::GETKQ, batch, 0, &[], ns, key, 0)
-                .map_err(|_| Error::code(MEMCACHED_BAD_KEY_PROVIDED))?;
+            binary::push_key_request(&mut request, opcode::GETKQ, batch, ns, key);
         }
         let _ = binary::encode_request(&mut request, opcode::NOOP, batch, 0, &[], &[], &[], 0);
         h.fetch.end_opaque.push(conn.opaque);

@@ -79,10 +79,13 @@ pub fn free_value(r: &mut memcached_result_st) {
 /// Stores the key (truncated to the 250 bytes the struct holds), NUL-terminated.
 pub fn set_key(r: &mut memcached_result_st, key: &[u8]) {
     let len = key.len().min(250);
-    for (dst, &src) in r.item_key.iter_mut().zip(&key[..len]) {
-        *dst = src as c_char;
-    }
-    r.item_key[len] = 0;
+    // SAFETY: item_key is an array of c_char, which has the size and alignment of u8; the
+    // slice covers exactly that array.
+    let item_key = unsafe {
+        std::slice::from_raw_parts_mut(r.item_key.as_mut_ptr() as *mut u8, r.item_key.len())
+    };
+    item_key[..len].copy_from_slice(&key[..len]);
+    item_key[len] = 0;
     r.key_length = len;
 }
 

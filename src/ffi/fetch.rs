@@ -28,11 +28,12 @@ unsafe fn key_list<'a>(
             std::slice::from_raw_parts(key_length, count),
         )
     };
-    // SAFETY: caller contract: each key is valid for its length.
-    keys.iter()
-        .zip(lengths)
-        .map(|(&k, &len)| unsafe { bytes(k, len) })
-        .collect()
+    let mut list = Vec::with_capacity(count);
+    for (&key, &len) in keys.iter().zip(lengths) {
+        // SAFETY: caller contract: each key is valid for its length.
+        list.push(unsafe { bytes(key, len) }?);
+    }
+    Some(list)
 }
 
 /// # Safety

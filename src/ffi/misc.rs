@@ -96,8 +96,8 @@ pub unsafe extern "C" fn memcached_get_memory_allocators(
 pub unsafe extern "C" fn memcached_get_memory_allocators_context(
     ptr: *const memcached_st,
 ) -> *mut c_void {
-    // SAFETY: caller contract.
     boundary(|| {
+        // SAFETY: caller contract.
         unsafe { handle_of(ptr) }
             .map(|h| h.allocators.context)
             .unwrap_or(std::ptr::null_mut())

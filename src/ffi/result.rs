@@ -67,8 +67,8 @@ pub unsafe extern "C" fn memcached_result_free(result: *mut memcached_result_st)
 /// `result` is NULL or an initialised result.
 #[no_mangle]
 pub unsafe extern "C" fn memcached_result_reset(result: *mut memcached_result_st) {
-    // SAFETY: caller contract.
     boundary(|| {
+        // SAFETY: caller contract.
         if let Some(r) = unsafe { result.as_mut() } {
             result::reset(r)
         }
@@ -98,8 +98,8 @@ pub unsafe extern "C" fn memcached_result_key_value(
 /// `result` is NULL or an initialised result.
 #[no_mangle]
 pub unsafe extern "C" fn memcached_result_key_length(result: *const memcached_result_st) -> size_t {
-    // SAFETY: caller contract.
     boundary(|| {
+        // SAFETY: caller contract.
         unsafe { result.as_ref() }
             .map(|r| r.key_length)
             .unwrap_or(0)
@@ -129,8 +129,8 @@ pub unsafe extern "C" fn memcached_result_value(
 /// `result` is NULL or an initialised result.
 #[no_mangle]
 pub unsafe extern "C" fn memcached_result_length(result: *const memcached_result_st) -> size_t {
-    // SAFETY: caller contract.
     boundary(|| {
+        // SAFETY: caller contract.
         unsafe { result.as_ref() }
             .map(result::value_len)
             .unwrap_or(0)
@@ -168,8 +168,8 @@ pub unsafe extern "C" fn memcached_result_take_value(
 /// `result` is NULL or an initialised result.
 #[no_mangle]
 pub unsafe extern "C" fn memcached_result_flags(result: *const memcached_result_st) -> u32 {
-    // SAFETY: caller contract.
     boundary(|| {
+        // SAFETY: caller contract.
         unsafe { result.as_ref() }
             .map(|r| r.item_flags)
             .unwrap_or(0)
@@ -217,8 +217,8 @@ pub unsafe extern "C" fn memcached_result_set_value(
 /// `self_` is NULL or an initialised result.
 #[no_mangle]
 pub unsafe extern "C" fn memcached_result_set_flags(self_: *mut memcached_result_st, flags: u32) {
-    // SAFETY: caller contract.
     boundary(|| {
+        // SAFETY: caller contract.
         if let Some(r) = unsafe { self_.as_mut() } {
             r.item_flags = flags
         }
@@ -234,8 +234,8 @@ pub unsafe extern "C" fn memcached_result_set_expiration(
     self_: *mut memcached_result_st,
     expiration: time_t,
 ) {
-    // SAFETY: caller contract.
     boundary(|| {
+        // SAFETY: caller contract.
         if let Some(r) = unsafe { self_.as_mut() } {
             r.item_expiration = expiration
         }

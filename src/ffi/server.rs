@@ -298,11 +298,11 @@ pub unsafe extern "C" fn memcached_server_list_append(
 /// `list` is NULL or a server list from this library.
 #[no_mangle]
 pub unsafe extern "C" fn memcached_server_list_count(list: *const memcached_server_st) -> u32 {
-    // SAFETY: caller contract.
     boundary(|| {
         if list.is_null() {
             0
         } else {
+            // SAFETY: `list` is non-null here and, by the caller contract, a valid server list.
             unsafe { (*list).number_of_hosts }
         }
     })
@@ -394,8 +394,8 @@ pub unsafe extern "C" fn memcached_servers_parse(
 /// `ptr` is NULL or a valid handle.
 #[no_mangle]
 pub unsafe extern "C" fn memcached_server_count(ptr: *const memcached_st) -> u32 {
-    // SAFETY: caller contract.
     boundary(|| {
+        // SAFETY: caller contract.
         unsafe { handle_of(ptr) }
             .map(|h| h.servers.len() as u32)
             .unwrap_or(0)
@@ -558,8 +558,8 @@ unsafe fn instance<'a>(server: *const memcached_instance_st) -> Option<&'a memca
 pub unsafe extern "C" fn memcached_server_name(
     server: *const memcached_instance_st,
 ) -> *const c_char {
-    // SAFETY: caller contract.
     boundary(|| {
+        // SAFETY: caller contract.
         unsafe { instance(server) }
             .map(|s| s.hostname.as_ptr())
             .unwrap_or(std::ptr::null())
@@ -624,8 +624,8 @@ pub unsafe extern "C" fn memcached_server_type(
 pub unsafe extern "C" fn memcached_server_major_version(
     server: *const memcached_instance_st,
 ) -> u8 {
-    // SAFETY: caller contract.
     boundary(|| {
+        // SAFETY: caller contract.
         unsafe { instance(server) }
             .map(|s| s.major_version)
             .unwrap_or(u8::MAX)
@@ -640,8 +640,8 @@ pub unsafe extern "C" fn memcached_server_major_version(
 pub unsafe extern "C" fn memcached_server_minor_version(
     server: *const memcached_instance_st,
 ) -> u8 {
-    // SAFETY: caller contract.
     boundary(|| {
+        // SAFETY: caller contract.
         unsafe { instance(server) }
             .map(|s| s.minor_version)
             .unwrap_or(u8::MAX)
@@ -656,8 +656,8 @@ pub unsafe extern "C" fn memcached_server_minor_version(
 pub unsafe extern "C" fn memcached_server_micro_version(
     server: *const memcached_instance_st,
 ) -> u8 {
-    // SAFETY: caller contract.
     boundary(|| {
+        // SAFETY: caller contract.
         unsafe { instance(server) }
             .map(|s| s.micro_version)
             .unwrap_or(u8::MAX)
@@ -672,8 +672,8 @@ pub unsafe extern "C" fn memcached_server_micro_version(
 pub unsafe extern "C" fn memcached_server_response_count(
     server: *const memcached_instance_st,
 ) -> u32 {
-    // SAFETY: caller contract.
     boundary(|| {
+        // SAFETY: caller contract.
         unsafe { instance(server) }
             .map(|s| s.fetch_terminators)
             .unwrap_or(0)

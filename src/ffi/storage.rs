@@ -16,6 +16,7 @@ pub(crate) const MAX_VALUE_LENGTH: usize = 1 << 30;
 /// # Safety
 /// `ptr` is NULL or a valid handle; each buffer is NULL or valid for its length.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 unsafe fn store(
     ptr: *mut memcached_st,
     verb: Verb,

@@ -99,34 +99,53 @@ pub fn encode_request(
     key: &[u8],
     value_len: usize,
 ) -> Result<(), ProtocolError> {
-    let extras_len = u8::try_from(extras.len()).map_err(|_| ProtocolError::BadLength)?;
-    let key_len = ns
-        .len()
-        .checked_add(key.len())
-        .and_then(|len| u16::try_from(len).ok())
-        .ok_or(ProtocolError::BadLength)?;
-    let body_len = usize::from(extras_len)
-        .checked_add(usize::from(key_len))
-        .and_then(|len| len.checked_add(value_len))
+    if extras.len() > usize::from(u8::MAX) || ns.len() + key.len() > usize::from(u16::MAX) {
+        return Err(ProtocolError::BadLength);
+    }
+    let key_len = ns.len() + key.len();
+    // At most 255 + 65535 bytes, so the sum cannot overflow.
+    let body_len = (extras.len() + key_len)
+        .checked_add(value_len)
         .and_then(|len| u32::try_from(len).ok())
         .ok_or(ProtocolError::BadLength)?;
 
-    // The header is built on the stack and appended in one copy.
+    // The header is built on the stack and appended after one capacity check.
     let mut header = [0u8; HEADER_LEN];
-    header[0] = REQUEST_MAGIC;
-    header[1] = opcode;
-    header[2..4].copy_from_slice(&key_len.to_be_bytes());
-    header[4] = extras_len;
-    // Bytes 5..8 stay zero: data type (raw bytes) and vbucket.
+    let word = u64::from(REQUEST_MAGIC) << 56
+        | u64::from(opcode) << 48
+        | (key_len as u64) << 32
+        | (extras.len() as u64) << 24;
+    header[..8].copy_from_slice(&word.to_be_bytes());
     header[8..12].copy_from_slice(&body_len.to_be_bytes());
     header[12..16].copy_from_slice(&opaque.to_be_bytes());
     header[16..24].copy_from_slice(&cas.to_be_bytes());
-    out.reserve(HEADER_LEN + extras.len() + usize::from(key_len));
+    out.reserve(HEADER_LEN + extras.len() + key_len);
     out.extend_from_slice(&header);
     out.extend_from_slice(extras);
-    out.extend_from_slice(ns);
+    if !ns.is_empty() {
+        out.extend_from_slice(ns);
+    }
     out.extend_from_slice(key);
     Ok(())
+}
+
+/// Appends a request with no extras and no value whose key is `ns` + `key` (the get family).
+/// The caller has checked the key, so `ns` and `key` together are at most 250 bytes.
+#[inline]
+pub fn push_key_request(out: &mut Vec<u8>, opcode: u8, opaque: u32, ns: &[u8], key: &[u8]) {
+    let key_len = ns.len() + key.len();
+    debug_assert!(key_len <= 250);
+    let mut header = [0u8; HEADER_LEN];
+    header[0] = REQUEST_MAGIC;
+    header[1] = opcode;
+    header[2..4].copy_from_slice(&(key_len as u16).to_be_bytes());
+    header[8..12].copy_from_slice(&(key_len as u32).to_be_bytes());
+    header[12..16].copy_from_slice(&opaque.to_be_bytes());
+    out.extend_from_slice(&header);
+    if !ns.is_empty() {
+        out.extend_from_slice(ns);
+    }
+    out.extend_from_slice(key);
 }
 
 /// Extras of the set, add and replace families: flags, then expiration.
@@ -245,7 +264,11 @@ pub fn parse_response(buf: &[u8]) -> Result<Parsed<Response<'_>>, ProtocolError>
 ///
 /// "Anything else" includes 0x04 (invalid arguments), 0x06 (non-numeric delta) and 0x81
 /// (unknown command).
+#[inline]
 pub fn status_code(status: u16) -> memcached_return_t {
+    if status == status::SUCCESS {
+        return MEMCACHED_SUCCESS;
+    }
     match status {
         status::SUCCESS => MEMCACHED_SUCCESS,
         status::KEY_ENOENT => MEMCACHED_NOTFOUND,

@@ -52,18 +52,21 @@ pub fn check_key(
     if namespace.len().saturating_add(key.len()) > MAX_KEY_LEN {
         return Err(MEMCACHED_BAD_KEY_PROVIDED);
     }
-    if text_protocol {
-        let allowed = if verify_key {
-            namespace.iter().all(|&byte| is_graphic(byte))
-                && key.iter().all(|&byte| is_graphic(byte))
-        } else {
-            all_safe_in_command_line(namespace) && all_safe_in_command_line(key)
-        };
-        if !allowed {
-            return Err(MEMCACHED_BAD_KEY_PROVIDED);
-        }
+    if text_protocol && !text_key_allowed(key, namespace, verify_key) {
+        return Err(MEMCACHED_BAD_KEY_PROVIDED);
     }
     Ok(())
+}
+
+/// The byte checks of the text protocol, kept out of `check_key` so a binary-protocol check
+/// stays a few compares.
+#[inline(never)]
+fn text_key_allowed(key: &[u8], namespace: &[u8], verify_key: bool) -> bool {
+    if verify_key {
+        all_graphic(namespace) && all_graphic(key)
+    } else {
+        all_safe_in_command_line(namespace) && all_safe_in_command_line(key)
+    }
 }
 
 /// Checks a namespace for `memcached_callback_set(MEMCACHED_CALLBACK_PREFIX_KEY)`.
@@ -121,26 +124,51 @@ fn is_graphic(byte: u8) -> bool {
     byte.is_ascii_graphic()
 }
 
-/// Checks `is_safe_in_command_line` for every byte, eight bytes at a time.
-fn all_safe_in_command_line(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().expect("chunks_exact gives 8 bytes"));
-        // A byte below 0x21 (with its high bit clear) sets its high bit in `below`, and a
-        // 0x7f byte becomes 0 in `del` and sets its high bit there; bytes >= 0x80 set neither.
-        let below = word.wrapping_sub(ONES * 0x21) & !word & HIGH;
-        let del = word ^ (ONES * 0x7f);
-        let is_del = del.wrapping_sub(ONES) & !del & HIGH;
-        if below | is_del != 0 {
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// True when no byte of `word` is below 0x21 or equal to 0x7f (bytes >= 0x80 pass).
+fn word_safe_in_command_line(word: u64) -> bool {
+    // A byte below 0x21 (with its high bit clear) sets its high bit in `below`, and a 0x7f
+    // byte becomes 0 in `del` and sets its high bit there; bytes >= 0x80 set neither.
+    let below = word.wrapping_sub(ONES * 0x21) & !word & HIGH;
+    let del = word ^ (ONES * 0x7f);
+    let is_del = del.wrapping_sub(ONES) & !del & HIGH;
+    below | is_del == 0
+}
+
+/// Checks `bytes` eight at a time with `word_ok`, or one at a time with `byte_ok` when
+/// there are fewer than eight. The tail of a longer input is checked as its last eight bytes,
+/// which overlap bytes already checked.
+#[inline(always)]
+fn all_words(bytes: &[u8], word_ok: impl Fn(u64) -> bool, byte_ok: impl Fn(u8) -> bool) -> bool {
+    let load = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    if bytes.len() < 8 {
+        return bytes.iter().all(|&byte| byte_ok(byte));
+    }
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        if !word_ok(load(at)) {
             return false;
         }
+        at += 8;
     }
-    chunks
-        .remainder()
-        .iter()
-        .all(|&byte| is_safe_in_command_line(byte))
+    at == bytes.len() || word_ok(load(bytes.len() - 8))
+}
+
+/// Checks `is_safe_in_command_line` for every byte, eight bytes at a time.
+fn all_safe_in_command_line(bytes: &[u8]) -> bool {
+    all_words(bytes, word_safe_in_command_line, is_safe_in_command_line)
+}
+
+/// Checks `is_graphic` for every byte, eight bytes at a time: graphic bytes are the bytes safe
+/// in a command line that are also ASCII.
+fn all_graphic(bytes: &[u8]) -> bool {
+    all_words(
+        bytes,
+        |word| word & HIGH == 0 && word_safe_in_command_line(word),
+        is_graphic,
+    )
 }
 
 /// True for bytes that cannot end or split a text command line: everything except space,
@@ -169,6 +197,24 @@ mod tests {
     }
 
     #[test]
+    fn graphic_word_check_matches_byte_check() {
+        for len in 0..20 {
+            for byte in 0..=255u8 {
+                for position in 0..len {
+                    let mut bytes = vec![b'k'; len];
+                    bytes[position] = byte;
+                    assert_eq!(all_graphic(&bytes), is_graphic(byte), "{byte:#04x} at {position} of {len}");
+                    assert_eq!(
+                        all_safe_in_command_line(&bytes),
+                        is_safe_in_command_line(byte),
+                        "{byte:#04x} at {position} of {len}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn word_check_matches_byte_check_on_random_words() {
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..200_000 {
@@ -187,6 +233,8 @@ mod tests {
                 .collect();
             let expected = bytes.iter().all(|&b| is_safe_in_command_line(b));
             assert_eq!(all_safe_in_command_line(&bytes), expected, "{bytes:02x?}");
+            let graphic = bytes.iter().all(|&b| is_graphic(b));
+            assert_eq!(all_graphic(&bytes), graphic, "{bytes:02x?}");
         }
     }
     use crate::ffi::types::memcached_return_t::MEMCACHED_SUCCESS;

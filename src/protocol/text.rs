@@ -229,6 +229,87 @@ pub enum TextReply<'a> {
 ///   above `u64::MAX`.
 /// * `BadLength`: a `VALUE` byte count whose total reply length overflows `usize`.
 pub fn parse_reply(buf: &[u8]) -> Result<Parsed<TextReply<'_>>, ProtocolError> {
+    if let Some(parsed) = parse_value_fast_path(buf) {
+        return Ok(parsed);
+    }
+    parse_reply_general(buf)
+}
+
+/// Parses, in one pass, a complete `VALUE` reply in the form memcached sends it:
+/// `VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n` with single spaces and no key byte at or
+/// below space. Returns None for anything else, incomplete replies included, so that
+/// `parse_reply_general` handles them. For what this accepts, both give the same result.
+#[inline]
+fn parse_value_fast_path(buf: &[u8]) -> Option<Parsed<TextReply<'_>>> {
+    let fields = buf.strip_prefix(b"VALUE ")?;
+    // The key ends at the first space; any other byte at or below space (CR and LF among
+    // them) goes to the general parser.
+    let key_len = fields
+        .iter()
+        .take(super::key::MAX_KEY_LEN + 1)
+        .position(|&byte| byte <= b' ')?;
+    if key_len == 0 || fields[key_len] != b' ' {
+        return None;
+    }
+    let key = &fields[..key_len];
+    let mut at = key_len + 1;
+    let (flags, next) = fast_path_number(fields, at)?;
+    let flags = u32::try_from(flags).ok()?;
+    if fields.get(next) != Some(&b' ') {
+        return None;
+    }
+    let (byte_count, next) = fast_path_number(fields, next + 1)?;
+    at = next;
+    let cas = if fields.get(at) == Some(&b' ') {
+        let (cas, next) = fast_path_number(fields, at + 1)?;
+        at = next;
+        Some(cas)
+    } else {
+        None
+    };
+    if fields.get(at..at + 2) != Some(CRLF) {
+        return None;
+    }
+    let header_len = b"VALUE ".len() + at + CRLF.len();
+    let data_end = header_len.checked_add(usize::try_from(byte_count).ok()?)?;
+    let total = data_end.checked_add(CRLF.len())?;
+    if buf.get(data_end..total) != Some(CRLF) {
+        return None;
+    }
+    Some(Parsed::Complete {
+        reply: TextReply::Value {
+            key,
+            flags,
+            cas,
+            data: &buf[header_len..data_end],
+        },
+        consumed: total,
+    })
+}
+
+/// The decimal number starting at `fields[at]`, and the index after its last digit. None
+/// when there is no digit there or the number has more than 19 digits.
+#[inline]
+fn fast_path_number(fields: &[u8], at: usize) -> Option<(u64, usize)> {
+    let mut value: u64 = 0;
+    let mut end = at;
+    while let Some(&byte) = fields.get(end) {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        // 19 digits always fit in a u64.
+        if end - at == 19 {
+            return None;
+        }
+        value = value * 10 + u64::from(digit);
+        end += 1;
+    }
+    (end > at).then_some((value, end))
+}
+
+/// `parse_reply` for every reply, with no shortcut.
+fn parse_reply_general(buf: &[u8]) -> Result<Parsed<TextReply<'_>>, ProtocolError> {
     let Some(line_len) = find_line_end(buf)? else {
         return Ok(Parsed::Incomplete { needed: None });
     };
@@ -465,6 +546,49 @@ mod tests {
         let mut out = Vec::new();
         write(&mut out);
         out
+    }
+
+    /// The VALUE fast path must give the general parser's result for every input, including
+    /// the ones it declines: canonical replies, their prefixes and single-byte mutations.
+    #[test]
+    fn value_fast_path_matches_general() {
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let seeds: [&[u8]; 8] = [
+            b"VALUE k 0 1\r\nx\r\nEND\r\n",
+            b"VALUE bench:v100:42 4294967295 5 18446744073709551615\r\nhello\r\n",
+            b"VALUE a 1 0\r\n\r\n",
+            b"VALUE key 007 3 9\r\n\r\nE\r\nEND\r\n",
+            b"VALUE  k 0 1\r\nx\r\n",
+            b"VALUE k 0 1 \r\nx\r\n",
+            b"VALUE k 4294967296 1\r\nx\r\n",
+            b"VALUE k 0 99999999999999999999\r\nx\r\n",
+        ];
+        let edge_bytes = b" \r\n0912aZ\x00\x7f\xff-";
+        for seed in seeds {
+            for len in 0..=seed.len() {
+                let prefix = &seed[..len];
+                assert_eq!(parse_reply(prefix), parse_reply_general(prefix), "{prefix:?}");
+            }
+            for _ in 0..4000 {
+                let mut mutated = seed.to_vec();
+                let position = (next() as usize) % mutated.len();
+                mutated[position] = match next() % 3 {
+                    0 => edge_bytes[(next() as usize) % edge_bytes.len()],
+                    _ => next() as u8,
+                };
+                if next() % 4 == 0 {
+                    let cut = (next() as usize) % (mutated.len() + 1);
+                    mutated.truncate(cut);
+                }
+                assert_eq!(parse_reply(&mutated), parse_reply_general(&mutated), "{mutated:?}");
+            }
+        }
     }
 
     fn complete(buf: &[u8]) -> (TextReply<'_>, usize) {
