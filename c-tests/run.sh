@@ -48,16 +48,11 @@ libs=(-lmemcached -lmemcachedutil)
 test_timeout=60
 memory_mb=64
 
+# shellcheck source=scripts/lib/servers.sh
+. "$here/../scripts/lib/servers.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/c-tests.XXXXXX")
-server_pids=()
 cleanup() {
-  local pid
-  for pid in "${server_pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${server_pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
+  servers_stop_all
   if [[ -n ${KEEP_OUTPUT_DIR:-} && -d $work/out ]]; then
     mkdir -p "$KEEP_OUTPUT_DIR"
     cp -r "$work/out/." "$KEEP_OUTPUT_DIR/"
@@ -81,65 +76,27 @@ fail() {
 
 cc "${cflags[@]}" -o "$work/mcctl" "$here/tools/mcctl.c"
 
-# True when a socket uses local port $1. Without ss (iproute2), only listening TCP sockets
-# on 127.0.0.1 are detected, by connecting to them.
-port_in_use() {
-  if command -v ss >/dev/null; then
-    [[ -n $(ss -Htan "( sport = :$1 )") ]]
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-  fi
-}
-
-# Prints one port of 31000-31999 that nothing listens on or connects from, and that this
-# script has not handed out yet. The start is random so that two runs at the same time
-# rarely collide; a memcached that fails to bind is detected by "mcctl wait".
-taken_ports=" "
-next_port=$((31000 + RANDOM % 900))
-pick_port() {
-  local tries=0
-  while ((tries < 1000)); do
-    next_port=$((next_port >= 31999 ? 31000 : next_port + 1))
-    tries=$((tries + 1))
-    if [[ $taken_ports != *" $next_port "* ]] && ! port_in_use "$next_port"; then
-      taken_ports+="$next_port "
-      picked_port=$next_port
-      return 0
-    fi
-  done
-  echo "run.sh: no free port in 31000-31999" >&2
-  exit 1
-}
-
-user_args=()
-if [[ $(id -u) -eq 0 ]]; then
-  user_args=(-u root)
-fi
-
-start_memcached() {
-  memcached "$@" -U 0 -m "$memory_mb" -t 4 "${user_args[@]}" >>"$work/memcached.log" 2>&1 &
-  server_pids+=($!)
-}
+# TCP servers on free ports of 31000-31999. The other MC_*_PORT variables name ports of that
+# range that nothing listens on.
+servers_use_ports 31000 31999
+servers_log=$work/memcached.log
+memcached_args=(-m "$memory_mb" -t 4)
 
 tcp_ports=()
 for n in 1 2 3; do
-  pick_port
-  start_memcached -l 127.0.0.1 -p "$picked_port"
-  tcp_ports+=("$picked_port")
-  export "MC_PORT$n=$picked_port"
+  if ! servers_start_free "${memcached_args[@]}"; then
+    cat "$work/memcached.log" >&2
+    exit 1
+  fi
+  tcp_ports+=("$servers_port")
+  export "MC_PORT$n=$servers_port"
 done
 export MC_SOCKET="$work/memcached.sock"
-start_memcached -s "$MC_SOCKET" -a 0700
-pick_port
-export MC_DEAD_PORT=$picked_port
-pick_port
-export MC_DEAD_PORT2=$picked_port
-pick_port
-export MC_DEAD_PORT3=$picked_port
-pick_port
-export MC_HANG_PORT=$picked_port
-pick_port
-export MC_RESTART_PORT=$picked_port
+servers_start -s "$MC_SOCKET" -a 0700 -U 0 "${memcached_args[@]}"
+for name in MC_DEAD_PORT MC_DEAD_PORT2 MC_DEAD_PORT3 MC_HANG_PORT MC_RESTART_PORT; do
+  servers_pick_port
+  export "$name=$servers_port"
+done
 export MC_MEMORY_MB=$memory_mb
 export MC_VECTORS_DIR=${MC_VECTORS_DIR:-$here/../tests/data}
 

@@ -5,15 +5,13 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib/servers.sh
+. "$root/scripts/lib/servers.sh"
 prefix="$root/build/prefix"
 work=$(mktemp -d)
-memcached_pid=
 
 cleanup() {
-    if [ -n "$memcached_pid" ]; then
-        kill "$memcached_pid" 2>/dev/null || true
-        wait "$memcached_pid" 2>/dev/null || true
-    fi
+    servers_stop_all
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -21,22 +19,11 @@ trap cleanup EXIT
 "$root/scripts/install-deps.sh"
 make -C "$root" install PREFIX="$prefix"
 
-# A free port on 127.0.0.1: the first port of the range nobody answers on.
-port=
-for candidate in $(seq 21400 21499); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-        port=$candidate
-        break
-    fi
-done
-[ -n "$port" ] || { echo "demo: no free port in 21400-21499" >&2; exit 1; }
-
-memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 -u nobody &
-memcached_pid=$!
-for _ in $(seq 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-done
+servers_name=demo
+servers_user=nobody
+servers_use_ports 25200 25299
+servers_start_free -m 64
+port=$servers_port
 
 export LD_LIBRARY_PATH="$prefix/lib"
 servers="--servers=127.0.0.1:$port"

@@ -25,7 +25,7 @@
 # lists what the process held when it died. --trace-children=no keeps the memcached that
 # server_restart_first_request_succeeds execs out of valgrind. No test is skipped.
 #
-# Servers: memcached on three free TCP ports of 127.0.0.1 in 37000-37999 and on a unix
+# Servers: memcached on three free TCP ports of 127.0.0.1 in 22000-22999 and on a unix
 # socket, with the environment c-tests/run.sh gives the tests (MC_PORT1..3, MC_SOCKET,
 # MC_DEAD_PORT, MC_DEAD_PORT2, MC_DEAD_PORT3, MC_HANG_PORT, MC_RESTART_PORT, MC_MEMORY_MB,
 # MC_VECTORS_DIR). They are flushed before every test and stopped by pid on exit.
@@ -95,16 +95,11 @@ libs=(-lmemcached -lmemcachedutil)
 test_timeout=300
 memory_mb=64
 
+# shellcheck source=scripts/lib/servers.sh
+. "$root/scripts/lib/servers.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/sanitize.XXXXXX")
-server_pids=()
 cleanup() {
-  local pid
-  for pid in "${server_pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${server_pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
+  servers_stop_all
   if [[ -n ${KEEP_OUTPUT_DIR:-} && -d $work/out ]]; then
     mkdir -p "$KEEP_OUTPUT_DIR"
     cp -r "$work/out/." "$KEEP_OUTPUT_DIR/"
@@ -156,54 +151,24 @@ fail() {
 
 cc "${cflags[@]}" -o "$work/mcctl" "$tests/tools/mcctl.c"
 
-port_in_use() {
-  if command -v ss >/dev/null; then
-    [[ -n $(ss -Htan "( sport = :$1 )") ]]
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-  fi
-}
-
-# Hands out ports of 37000-37999 that nothing uses, starting at a random one.
-taken_ports=" "
-next_port=$((37000 + RANDOM % 900))
-pick_port() {
-  local tries=0
-  while ((tries < 1000)); do
-    next_port=$((next_port >= 37999 ? 37000 : next_port + 1))
-    tries=$((tries + 1))
-    if [[ $taken_ports != *" $next_port "* ]] && ! port_in_use "$next_port"; then
-      taken_ports+="$next_port "
-      picked_port=$next_port
-      return 0
-    fi
-  done
-  echo "sanitize.sh: no free port in 37000-37999" >&2
-  exit 1
-}
-
-user_args=()
-if [[ $(id -u) -eq 0 ]]; then
-  user_args=(-u root)
-fi
-
-start_memcached() {
-  memcached "$@" -U 0 -m "$memory_mb" -t 4 "${user_args[@]}" >>"$work/memcached.log" 2>&1 &
-  server_pids+=($!)
-}
+servers_use_ports 22000 22999
+servers_log=$work/memcached.log
+memcached_args=(-m "$memory_mb" -t 4)
 
 tcp_ports=()
 for n in 1 2 3; do
-  pick_port
-  start_memcached -l 127.0.0.1 -p "$picked_port"
-  tcp_ports+=("$picked_port")
-  export "MC_PORT$n=$picked_port"
+  if ! servers_start_free "${memcached_args[@]}"; then
+    cat "$work/memcached.log" >&2
+    exit 1
+  fi
+  tcp_ports+=("$servers_port")
+  export "MC_PORT$n=$servers_port"
 done
 export MC_SOCKET="$work/memcached.sock"
-start_memcached -s "$MC_SOCKET" -a 0700
+servers_start -s "$MC_SOCKET" -a 0700 -U 0 "${memcached_args[@]}"
 for name in MC_DEAD_PORT MC_DEAD_PORT2 MC_DEAD_PORT3 MC_HANG_PORT MC_RESTART_PORT; do
-  pick_port
-  export "$name=$picked_port"
+  servers_pick_port
+  export "$name=$servers_port"
 done
 export MC_MEMORY_MB=$memory_mb
 export MC_VECTORS_DIR=${MC_VECTORS_DIR:-$root/tests/data}

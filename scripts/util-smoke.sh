@@ -5,9 +5,10 @@
 # Usage: scripts/util-smoke.sh PREFIX [LIBDIR]
 #   PREFIX  where include/libmemcached/ lives (for example the PREFIX of `make install`)
 #   LIBDIR  where libmemcached.so and libmemcachedutil.so live (default PREFIX/lib)
-# Environment: UTIL_SMOKE_PORT (default 33101) for memcached, UTIL_SMOKE_DEAD_PORT (default
-# 33199) for a port that must stay closed, CC (default cc), and UTIL_SMOKE_STRICT_RELEASE=1
-# to include checks that only this project's libmemcachedutil passes.
+# Environment: UTIL_SMOKE_PORT for memcached and UTIL_SMOKE_DEAD_PORT for a port that must stay
+# closed (each by default a free port of 25100-25199), CC (default cc), and
+# UTIL_SMOKE_STRICT_RELEASE=1 to include checks that only this project's libmemcachedutil
+# passes.
 set -euo pipefail
 
 if [[ $# -lt 1 || $# -gt 2 ]]; then
@@ -16,17 +17,13 @@ if [[ $# -lt 1 || $# -gt 2 ]]; then
 fi
 prefix=$1
 libdir=${2:-$prefix/lib}
-port=${UTIL_SMOKE_PORT:-33101}
-dead_port=${UTIL_SMOKE_DEAD_PORT:-33199}
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/servers.sh
+. "$here/lib/servers.sh"
 
 work=$(mktemp -d)
-server_pid=
 cleanup() {
-    if [[ -n $server_pid ]]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    servers_stop_all
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,15 +32,23 @@ trap cleanup EXIT
     -I"$prefix/include" -o "$work/util-smoke" "$here/util-smoke.c" \
     -L"$libdir" -lmemcachedutil -lmemcached -lpthread
 
-memcached -l 127.0.0.1 -p "$port" -U 0 -u "$(id -un)" -m 16 &
-server_pid=$!
-
-# Wait up to 5 s for the listener.
-for _ in $(seq 50); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        break
+servers_use_ports 25100 25199
+if [[ -n ${UTIL_SMOKE_PORT:-} ]]; then
+    port=$UTIL_SMOKE_PORT
+    if ! servers_start_tcp "$port" -m 16; then
+        echo "util-smoke.sh: memcached did not start on 127.0.0.1:$port" >&2
+        exit 1
     fi
-    sleep 0.1
-done
+else
+    servers_start_free -m 16 || exit 1
+    port=$servers_port
+fi
+server_pid=$servers_pid
+if [[ -n ${UTIL_SMOKE_DEAD_PORT:-} ]]; then
+    dead_port=$UTIL_SMOKE_DEAD_PORT
+else
+    servers_pick_port
+    dead_port=$servers_port
+fi
 
 timeout 60 env LD_LIBRARY_PATH="$libdir" "$work/util-smoke" "$port" "$server_pid" "$dead_port"

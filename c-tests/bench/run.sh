@@ -112,17 +112,12 @@ soak_timeout=300
 # ---------------------------------------------------------------------------------------
 # Cleanup: servers are stopped by the pids recorded when they were started.
 
+# shellcheck source=scripts/lib/servers.sh
+. "$repo_dir/scripts/lib/servers.sh"
 load_at_start=$(cut -d ' ' -f 1 /proc/loadavg)
 work_dir=$(mktemp -d "${TMPDIR:-/tmp}/libmemcached-bench.XXXXXX")
-server_pids=()
 cleanup() {
-    local pid
-    for pid in "${server_pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${server_pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
+    servers_stop_all
     rm -rf "$work_dir"
 }
 trap cleanup EXIT
@@ -209,61 +204,26 @@ if [ "$(readlink -f "$ours_lib_dir")" = "$(readlink -f "$system_lib_dir")" ]; th
 fi
 
 # ---------------------------------------------------------------------------------------
-# memcached servers on free ports in 32000-32999.
+# memcached servers on free ports in 24000-24999.
 
-memcached_args=(-l 127.0.0.1 -U 0 -m 1024 -t 1)
-if [ "$(id -u)" = 0 ]; then
-    memcached_args+=(-u nobody)
-fi
-
-port_accepts() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# Starts one memcached and sets server_port to its port. A port that is in use, or that
-# memcached fails to bind, is skipped.
-next_port=$((32000 + RANDOM % 1000))
-start_server() {
-    local port pid
-    for _ in $(seq 1 50); do
-        port=$next_port
-        next_port=$((32000 + (next_port - 32000 + 1) % 1000))
-        if port_accepts "$port"; then
-            continue
-        fi
-        "${pin[@]}" memcached "${memcached_args[@]}" -p "$port" \
-            >"$work_dir/memcached-$port.log" 2>&1 &
-        pid=$!
-        for _ in $(seq 1 50); do
-            if ! kill -0 "$pid" 2>/dev/null; then
-                break
-            fi
-            if port_accepts "$port"; then
-                server_pids+=("$pid")
-                server_port=$port
-                return 0
-            fi
-            sleep 0.05
-        done
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    echo "run.sh: could not start memcached on a free port in 32000-32999" >&2
-    cat "$work_dir"/memcached-*.log >&2 || true
-    exit 1
-}
-
+servers_command=("${pin[@]}" memcached)
+servers_user=nobody
+servers_log=$work_dir/memcached.log
+servers_use_ports 24000 24999
 ports=()
 for _ in 1 2 3; do
-    start_server
-    ports+=("$server_port")
+    if ! servers_start_free -m 1024 -t 1; then
+        cat "$servers_log" >&2 || true
+        exit 1
+    fi
+    ports+=("$servers_port")
 done
 single_server="127.0.0.1:${ports[0]}"
 three_servers="127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
 memcached_version=$(memcached -V | awk '{ print $2 }')
 pin_note="not pinned"
 [ ${#pin[@]} = 0 ] || pin_note="pinned with ${pin[*]}"
-echo "memcached $memcached_version on ports ${ports[*]} (pids ${server_pids[*]}), $pin_note"
+echo "memcached $memcached_version on ports ${ports[*]} (pids ${servers_pids[*]}), $pin_note"
 end_phase "building and starting servers"
 
 # ---------------------------------------------------------------------------------------

@@ -23,19 +23,21 @@
 # be the system copies. Key placement over three servers is compared with
 # the system library in the same run.
 #
-# Three memcached servers listen on free 127.0.0.1 ports in 35000-35999, in
+# Three memcached servers listen on free 127.0.0.1 ports in 20000-20999, in
 # a temporary directory, and are stopped by pid on exit. Prints PASS, FAIL or
 # SKIP per scenario and ends with "N passed, M failed, K skipped"; exits
 # non-zero on any failure.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/servers.sh
+. "$HERE/../../scripts/lib/servers.sh"
 # Debian installs pylibmc for its own interpreter only.
 PY=/usr/bin/python3
 PHP=php
 MEMCACHED=/usr/bin/memcached
-PORT_LOW=35000
-PORT_HIGH=35999
+PORT_LOW=20000
+PORT_HIGH=20999
 # Every consumer command gets this many seconds; reference runs take < 2 s.
 STEP_LIMIT=60
 TOOLS=(memccp memccat memcrm memcflush memcstat memcping memcexist memctouch memcdump memcslap)
@@ -100,11 +102,8 @@ else
 fi
 
 WORK=$(mktemp -d /tmp/consumers.XXXXXX)
-SERVER_PIDS=()
 cleanup() {
-  local pid
-  for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${SERVER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  servers_stop_all
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -124,22 +123,21 @@ raw() { timeout 10 "$PY" "$HERE/mcraw.py" "$@"; }
 
 # --- servers ---------------------------------------------------------------
 
-start_memcached() {
-  local port=$1 user_args=()
-  [[ $(id -u) != 0 ]] || user_args=(-u "$(getent passwd memcache >/dev/null && echo memcache || echo nobody)")
+servers_command=("$MEMCACHED")
+servers_user=$(getent passwd memcache >/dev/null && echo memcache || echo nobody)
+servers_log=$WORK/memcached.log
+servers_use_ports "$PORT_LOW" "$PORT_HIGH"
+PORTS=()
+for _ in 1 2 3; do
   # no_lru_maintainer keeps new items in the LRU that "stats cachedump" walks,
   # so memcdump lists keys as soon as they are stored.
-  "$MEMCACHED" -l 127.0.0.1 -p "$port" -U 0 -m 64 -c 256 -t 2 -o no_lru_maintainer \
-    "${user_args[@]}" >>"$WORK/memcached-$port.log" 2>&1 &
-  SERVER_PIDS+=($!)
-  raw wait "$port" 5 >/dev/null || die "memcached did not start on 127.0.0.1:$port (see its log above)"
-}
-
-read -r -a FREE_PORTS <<<"$(raw free-ports "$PORT_LOW" "$PORT_HIGH" 4)"
-PORTS=("${FREE_PORTS[@]:0:3}")
+  servers_start_free -m 64 -c 256 -t 2 -o no_lru_maintainer \
+    || die "memcached did not start; its log: $(tail -n 5 "$servers_log" | tr '\n' ' ')"
+  PORTS+=("$servers_port")
+done
 # Nothing listens here: the failure cases connect to it.
-DEAD_PORT=${FREE_PORTS[3]}
-for port in "${PORTS[@]}"; do start_memcached "$port"; done
+servers_pick_port
+DEAD_PORT=$servers_port
 PORT_LIST=$(IFS=,; echo "${PORTS[*]}")
 SERVERS=127.0.0.1:${PORTS[0]},127.0.0.1:${PORTS[1]},127.0.0.1:${PORTS[2]}
 SERVER_VERSION=$(raw version "${PORTS[0]}")

@@ -14,36 +14,25 @@ if [[ $# -ne 1 ]]; then
 fi
 prefix=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/servers.sh
+. "$here/../../scripts/lib/servers.sh"
 work=$(mktemp -d)
-memcached_pid=
 passed=0
 failed=0
 
 cleanup() {
-    if [[ -n $memcached_pid ]]; then
-        kill "$memcached_pid" 2>/dev/null || true
-        wait "$memcached_pid" 2>/dev/null || true
-    fi
+    servers_stop_all
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-# Ports below 32768 stay clear of the kernel's ephemeral range.
-port=
-for candidate in $(seq 29100 29199); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-        port=$candidate
-        break
-    fi
-done
-[[ -n $port ]] || { echo "no free port in 29100-29199" >&2; exit 1; }
-memcached -l 127.0.0.1 -p "$port" -U 0 -m 16 -u nobody &
-memcached_pid=$!
-for _ in $(seq 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "$memcached_pid" 2>/dev/null || { echo "memcached did not start" >&2; exit 1; }
-    sleep 0.1
-done
+servers_user=nobody
+servers_use_ports 29100 29199
+if ! servers_start_free -m 16; then
+    echo "memcached did not start" >&2
+    exit 1
+fi
+port=$servers_port
 
 cc -std=c99 -Wall -Wextra -Werror -I "$prefix/include" "$here/encoding.c" -o "$work/ours" \
     -L "$prefix/lib" -Wl,-rpath,"$prefix/lib" -lmemcached

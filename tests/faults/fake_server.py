@@ -736,7 +736,7 @@ def fill_accept_queue(port):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port-range", default="36000-36999", help="FIRST-LAST")
+    parser.add_argument("--port-range", default="21000-21999", help="FIRST-LAST")
     parser.add_argument("--ports-file", required=True)
     args = parser.parse_args()
 

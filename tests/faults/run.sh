@@ -10,7 +10,7 @@
 #
 # FILTER runs only the cases whose name ("mode/op/protocol", e.g. "late/get/binary")
 # contains it. The fake server listens on 127.0.0.1, on the first free ports in
-# 36000-36999, and is stopped by pid on exit. Needs gcc and python3 (standard library).
+# 21000-21999, and is stopped by pid on exit. Needs gcc and python3 (standard library).
 # Environment: PYTHON (default python3), CC (default gcc).
 #
 # Prints one line per case and ends with "N passed, M failed". The exit status is 1 when a
@@ -26,7 +26,7 @@ usage() {
 here=$(cd "$(dirname "$0")" && pwd)
 python=${PYTHON:-python3}
 cc=${CC:-gcc}
-port_range=36000-36999
+port_range=21000-21999
 # Upper limit for the driver: every case is also killed after 10 s on its own.
 driver_limit=200
 

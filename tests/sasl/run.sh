@@ -12,27 +12,15 @@ if [[ $# -ne 1 ]]; then
 fi
 prefix=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/servers.sh
+. "$here/../../scripts/lib/servers.sh"
 work=$(mktemp -d)
-memcached_pid=
 
 cleanup() {
-    if [[ -n $memcached_pid ]]; then
-        kill "$memcached_pid" 2>/dev/null || true
-        wait "$memcached_pid" 2>/dev/null || true
-    fi
+    servers_stop_all
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-# Ports below 32768 stay clear of the kernel's ephemeral range, so no client socket holds them.
-port=
-for candidate in $(seq 29000 29099); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-        port=$candidate
-        break
-    fi
-done
-[[ -n $port ]] || { echo "no free port in 29000-29099" >&2; exit 1; }
 
 user=alice
 password="sasl-$RANDOM-secret"
@@ -41,13 +29,15 @@ chmod 0644 "$work/sasldb"
 printf 'mech_list: plain\nsasldb_path: %s\n' "$work/sasldb" >"$work/memcached.conf"
 chmod 0755 "$work"
 
-SASL_CONF_PATH="$work" memcached -S -l 127.0.0.1 -p "$port" -U 0 -m 16 -u nobody &
-memcached_pid=$!
-for _ in $(seq 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "$memcached_pid" 2>/dev/null || { echo "memcached -S did not start" >&2; exit 1; }
-    sleep 0.1
-done
+# As root, memcached runs as user nobody. The modes set above let that user read the SASL
+# files.
+servers_user=nobody
+servers_use_ports 29000 29099
+if ! SASL_CONF_PATH="$work" servers_start_free -S -m 16; then
+    echo "memcached -S did not start" >&2
+    exit 1
+fi
+port=$servers_port
 
 cc -std=c99 -Wall -Wextra -Werror -I "$prefix/include" "$here/sasl.c" -o "$work/sasl-ours" \
     -L "$prefix/lib" -Wl,-rpath,"$prefix/lib" -lmemcached -lmemcachedutil

@@ -22,7 +22,7 @@
 #
 # Each program writes its results to descriptor 3; its stdout and stderr must stay empty,
 # which checks that the library prints nothing. The servers listen on 127.0.0.1, on free
-# ports between 38000 and 38999, and are stopped by pid on exit. A default run takes about
+# ports between 23000 and 23999, and are stopped by pid on exit. A default run takes about
 # 2.5 minutes. The last line of output is "N passed, M failed"; the exit status is non-zero
 # when anything failed (except with --oracle).
 set -euo pipefail
@@ -65,22 +65,17 @@ done
 }
 RANDOM=$((seed % 32768))
 
+# shellcheck source=scripts/lib/servers.sh
+. "$here/../../scripts/lib/servers.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/soak.XXXXXX")
 server_pids=(0 0 0)
 server_ports=()
-extra_pids=()
 soak_pid=
 cleanup() {
-  local pid
   if [[ -n $soak_pid ]]; then
     kill "$soak_pid" 2>/dev/null || true
   fi
-  for pid in "${server_pids[@]}" "${extra_pids[@]}"; do
-    if [[ $pid != 0 ]]; then
-      kill -CONT "$pid" 2>/dev/null || true
-      kill "$pid" 2>/dev/null || true
-    fi
-  done
+  servers_stop_all
   wait 2>/dev/null || true
   rm -rf "$work"
 }
@@ -120,58 +115,21 @@ build() {
 
 # ---- ports and servers ----------------------------------------------------------------------
 
-port_in_use() {
-  [[ -n $(ss -Htan "( sport = :$1 )") ]]
-}
-
-# Sets picked_port to a port of 38000-38999 that nothing uses and that this script has not
-# handed out yet. The start is random so that two runs at the same time rarely collide.
-taken_ports=" "
-next_port=$((38000 + RANDOM % 1000))
-pick_port() {
-  local tries=0
-  while ((tries < 1000)); do
-    next_port=$((next_port >= 38999 ? 38000 : next_port + 1))
-    tries=$((tries + 1))
-    if [[ $taken_ports != *" $next_port "* ]] && ! port_in_use "$next_port"; then
-      taken_ports+="$next_port "
-      picked_port=$next_port
-      return 0
-    fi
-  done
-  echo "run.sh: no free port in 38000-38999" >&2
-  exit 1
-}
-
-user_args=()
-if [[ $(id -u) -eq 0 ]]; then
-  user_args=(-u root)
-fi
-
-# Waits up to 5 s until something accepts connections on 127.0.0.1:$1.
-wait_listening() {
-  local deadline=$((SECONDS + 5))
-  while ((SECONDS < deadline)); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.05
-  done
-  echo "run.sh: nothing listens on port $1" >&2
-  return 1
-}
+servers_use_ports 23000 23999
+servers_log=$work/memcached.log
 
 # Starts (or restarts, empty) memcached number $1 on its port.
 start_server() {
-  memcached -l 127.0.0.1 -p "${server_ports[$1]}" -U 0 -m 64 -t 2 "${user_args[@]}" \
-    >>"$work/memcached.log" 2>&1 &
-  server_pids[$1]=$!
-  wait_listening "${server_ports[$1]}"
+  if ! servers_start_tcp "${server_ports[$1]}" -m 64 -t 2; then
+    echo "run.sh: nothing listens on port ${server_ports[$1]}" >&2
+    return 1
+  fi
+  server_pids[$1]=$servers_pid
 }
 
 for n in 0 1 2; do
-  pick_port
-  server_ports[n]=$picked_port
+  servers_pick_port
+  server_ports[n]=$servers_port
   start_server "$n"
 done
 echo "servers: memcached on 127.0.0.1 ports ${server_ports[*]}; seed $seed"
@@ -260,8 +218,7 @@ run_chaos() {
       action=kill
       # shellcheck disable=SC2046
       publish_states $(states_with "$server" down) || return 1
-      kill -KILL "${server_pids[$server]}"
-      wait "${server_pids[$server]}" 2>/dev/null || true
+      servers_stop "${server_pids[$server]}" KILL
       sleep "$duration"
       # Published before the restart, because the new server replies (empty) from its
       # first accepted connection, and soak must not take it for the one that is down.
@@ -312,10 +269,10 @@ run_fork() {
 run_wire() {
   local status=0 capture_port dead_port
   build wire "$here/wire.c" "$here/capture_server.c"
-  pick_port
-  capture_port=$picked_port
-  pick_port
-  dead_port=$picked_port
+  servers_pick_port
+  capture_port=$servers_port
+  servers_pick_port
+  dead_port=$servers_port
   timeout -s KILL 120 "$work/wire" --capture-port "$capture_port" \
     --memcached-port "${server_ports[1]}" --dead-port "$dead_port" --seed "$seed" \
     3>"$work/wire.report" >"$work/wire.stdout" 2>"$work/wire.stderr" || status=$?
