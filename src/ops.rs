@@ -87,7 +87,8 @@ struct Expected {
 
 /// The leading bytes of a single-key request, built on the stack so that the request path
 /// allocates nothing. It is a binary header with its extras and key, or a text command line.
-/// The value, when there is one, is sent from the caller's buffer.
+/// A binary request copies a small value in too, so that it leaves in one send(). Larger
+/// values are sent from the caller's buffer.
 ///
 /// The storage is the caller's local `HeadBuf`, left uninitialised: zeroing it would cost more
 /// than building most requests (and a struct owning the array gets it zeroed).
@@ -97,9 +98,9 @@ struct Head<'a> {
     len: usize,
 }
 
-/// Room for a binary header (24), the longest extras (20) and a key with its namespace (at
-/// most 250 together), or for a text storage line with a 250-byte key and its numbers.
-const HEAD_CAPACITY: usize = 384;
+/// Room for a binary header (24), the longest extras (20), a key with its namespace (at most
+/// 250 together) and a small value, or for a text command line with a 250-byte key.
+const HEAD_CAPACITY: usize = 1024;
 
 /// Stack storage for a `Head`: `let mut buf = HeadBuf::uninit();`.
 type HeadBuf = std::mem::MaybeUninit<[u8; HEAD_CAPACITY]>;
@@ -243,6 +244,7 @@ fn exchange<T>(
     outcome
 }
 
+#[inline(always)]
 fn exchange_with<T>(
     h: &mut Handle,
     index: usize,
@@ -438,20 +440,21 @@ fn text_verb(verb: Verb) -> StorageVerb {
     }
 }
 
-/// Fills `head` with a binary storage request.
+/// Fills `head` with a binary storage request, with `value` too when it fits. Returns the
+/// value bytes still to send after the head: none, or all of `value`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn binary_storage_head(
+fn binary_storage_head<'v>(
     head: &mut Head,
     h: &Handle,
     verb: Verb,
     key: &[u8],
-    value_len: usize,
+    value: &'v [u8],
     expiration: i64,
     flags: u32,
     cas: u64,
     quiet: bool,
-) -> Result<(), Error> {
+) -> Result<&'v [u8], Error> {
     let extras = binary::storage_extras(flags, expiration as u32);
     let extras: &[u8] = if matches!(verb, Verb::Append | Verb::Prepend) {
         &[]
@@ -464,8 +467,9 @@ fn binary_storage_head(
         extras,
         h.namespace_bytes(),
         key,
-        value_len,
-    )
+        value.len(),
+    )?;
+    Ok(if head.push(value) { &[] } else { value })
 }
 
 fn storage_reply_text(reply: TextReply<'_>) -> Result<Step<memcached_return_t>, Error> {
@@ -558,7 +562,7 @@ fn store_on(
     if h.behaviors.binary {
         let mut buf = HeadBuf::uninit();
         let mut head = Head::new(&mut buf);
-        binary_storage_head(&mut head, h, verb, key, value.len(), expiration, flags, cas, quiet)?;
+        let value = binary_storage_head(&mut head, h, verb, key, value, expiration, flags, cas, quiet)?;
         if buffered {
             // Queued with opaque 0, which no reply-expecting request carries.
             h.connection(index)?;
@@ -664,11 +668,10 @@ fn write_replicas(
 ) {
     let mut buf = HeadBuf::uninit();
     let mut head = Head::new(&mut buf);
-    if binary_storage_head(&mut head, h, Verb::Set, key, value.len(), expiration, flags, 0, true)
-        .is_err()
-    {
+    let Ok(value) = binary_storage_head(&mut head, h, Verb::Set, key, value, expiration, flags, 0, true)
+    else {
         return;
-    }
+    };
     let count = h.servers.len();
     let replicas = (h.behaviors.number_of_replicas as usize).min(count.saturating_sub(1));
     for r in 1..=replicas {
