@@ -601,6 +601,20 @@ fn store_on(
         quiet,
     );
     let trailer: &[u8] = b"\r\n";
+    if !buffered {
+        // A small request goes out as one contiguous buffer, in one send().
+        let mut buf = HeadBuf::uninit();
+        let mut head = Head::new(&mut buf);
+        if head.push(&h.scratch) && head.push(value) && head.push(trailer) {
+            if quiet {
+                send_head(h, index, head.bytes_mut(), b"")?;
+                return Ok(MEMCACHED_SUCCESS);
+            }
+            return exchange_with(h, index, head.bytes_mut(), b"", b"", true, &mut |conn, deadline, _| {
+                read_text(conn, deadline, storage_reply_text)
+            });
+        }
+    }
     if buffered {
         h.connection(index)?;
         let server = &mut h.servers[index];
