@@ -880,7 +880,7 @@ impl Conn {
     /// Receives more bytes into the read buffer. `first` is true for the first wait of a
     /// request, which may block in recv() itself; later waits poll with the time left.
     /// `wanted` is the total unconsumed length the caller needs, when known.
-    #[inline]
+    #[inline(always)]
     pub fn fill(
         &mut self,
         deadline: &Deadline,
