@@ -574,7 +574,8 @@ fn store_on(
         let mut head = Head::new(&mut buf);
         let value = binary_storage_head(&mut head, h, verb, key, value, expiration, flags, cas, quiet)?;
         if buffered {
-            // Queued with opaque 0, which no reply-expecting request carries.
+            // Queued with opaque 0, which a reply-expecting request carries only after its
+            // connection's counter wraps around (2^32 requests).
             h.connection(index)?;
             let queue = &mut h.servers[index].write_queue;
             queue.extend_from_slice(head.bytes_mut());
