@@ -898,6 +898,19 @@ if [ "$write_doc" = 1 ]; then
         echo "40 ms for its reply. That matches Nagle's algorithm holding back the last segment"
         echo "until the server's delayed ACK arrives."
         echo
+        echo "On proftpd, ours is slower because it writes both replica copies before"
+        echo "memcached_set returns: three sends per set, each waking a memcached process."
+        echo "Theirs queues the copies and sends them with later requests to the same servers"
+        echo "(strace: about 1.0 send per operation for theirs, 1.5 for ours), so after a set"
+        echo "that returns, the replicas may not have the value yet. With the client and the"
+        echo "servers on one CPU, the two extra sends and wake-ups per set cost more than ours"
+        echo "saves elsewhere."
+        echo
+        echo "The mget-100k ratio divides by each library's own mget-100 time, so a faster"
+        echo "small mget raises it. In runs on this kind of machine the client's own CPU time"
+        echo "was a fifth to a quarter of a 100,000-key mget. The rest was memcached's work and"
+        echo "the context switches between the two on the shared CPU."
+        echo
         sed 's/^### /## /' "$tables"
     } >"$doc"
     echo
