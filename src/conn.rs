@@ -669,14 +669,7 @@ impl Conn {
         if sent >= 0 && sent as usize == total {
             return Ok(());
         }
-        if sent > 0 {
-            return self.send_remaining(parts, sent as usize, deadline);
-        }
-        if sent < 0 && !matches!(last_errno(), libc::EINTR | libc::EAGAIN) {
-            return Err(IoFailure::Errno(last_errno()));
-        }
-        // The blocking write already waited: go on with polls bounded by the deadline.
-        self.send_all_slow(parts, deadline, false)
+        self.send_after_first(parts, sent, deadline)
     }
 
     /// Sends four parts (queued bytes, request, value, trailer) as `send_all` does. Every

@@ -87,8 +87,8 @@ struct Expected {
 
 /// The leading bytes of a single-key request, built on the stack so that the request path
 /// allocates nothing. It is a binary header with its extras and key, or a text command line.
-/// A binary request copies a small value in too, so that it leaves in one send(). Larger
-/// values are sent from the caller's buffer.
+/// Quiet binary storage requests and text storage requests copy a small value in too, so that
+/// the request leaves in one send(). Other values are sent from the caller's buffer.
 ///
 /// The storage is the caller's local `HeadBuf`, left uninitialised: zeroing it would cost more
 /// than building most requests (and a struct owning the array gets it zeroed).
