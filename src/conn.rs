@@ -522,17 +522,17 @@ impl Conn {
     /// A request larger than one TCP segment goes out with TCP_NODELAY on, or its last, partial
     /// segment waits for an ACK the server may delay by 40 ms. Requests with no reply (quiet
     /// and noreply ones) go out with it off, so the kernel can combine a stream of them into
-    /// fewer packets. A request that waits for a reply switches it off again, because after
-    /// quiet writes nothing is acknowledged yet. Costs one setsockopt only when the mode
-    /// changes.
-    pub fn prepare_write(&mut self, total_len: usize, expects_reply: bool) {
+    /// fewer packets. `push_now` switches it on again: for a request that waits for a reply,
+    /// because after quiet writes nothing is acknowledged yet, and for replica copies, which
+    /// must not wait. Costs one setsockopt only when the mode changes.
+    pub fn prepare_write(&mut self, total_len: usize, push_now: bool) {
         if self.nodelay_requested || !self.tcp {
             return;
         }
         // A request that waits for a reply goes out with Nagle's algorithm off: after quiet
         // writes the server has acknowledged nothing, so Nagle would hold it until a delayed
         // ACK (about 40 ms).
-        let wanted = total_len > ONE_SEGMENT || expects_reply;
+        let wanted = total_len > ONE_SEGMENT || push_now;
         if wanted != self.nodelay {
             set_int_option(
                 self.fd,

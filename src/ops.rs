@@ -251,7 +251,7 @@ fn exchange_with<T>(
     request: &mut [u8],
     value: &[u8],
     trailer: &[u8],
-    expects_reply: bool,
+    push_now: bool,
     read: &mut impl FnMut(&mut Conn, &Deadline, Expected) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let binary = h.behaviors.binary;
@@ -281,7 +281,7 @@ fn exchange_with<T>(
         let deadline = Deadline::starting_at(now_ms, poll_timeout);
         conn.prepare_write(
             queued.len() + request.len() + value.len() + trailer.len(),
-            expects_reply,
+            push_now,
         );
         let outcome = match conn.send_four([queued, request, value, trailer], &deadline) {
             Ok(()) => {
@@ -316,6 +316,18 @@ fn exchange_with<T>(
 
 /// Sends the request in `h.scratch` without waiting for any reply (noreply and quiet requests).
 fn send_only(h: &mut Handle, index: usize, value: &[u8], trailer: &[u8]) -> Result<(), Error> {
+    send_scratch_quiet(h, index, value, trailer, false)
+}
+
+/// Sends the request in `h.scratch` without waiting for a reply. `push_now` sends it at once
+/// with Nagle's algorithm off, as replica copies need (see `send_copy`).
+fn send_scratch_quiet(
+    h: &mut Handle,
+    index: usize,
+    value: &[u8],
+    trailer: &[u8],
+    push_now: bool,
+) -> Result<(), Error> {
     let mut request = std::mem::take(&mut h.scratch);
     let outcome = exchange_with(
         h,
@@ -323,7 +335,7 @@ fn send_only(h: &mut Handle, index: usize, value: &[u8], trailer: &[u8]) -> Resu
         &mut request,
         value,
         trailer,
-        false,
+        push_now,
         &mut |_, _, _| Ok(()),
     );
     h.scratch = request;
@@ -333,6 +345,13 @@ fn send_only(h: &mut Handle, index: usize, value: &[u8], trailer: &[u8]) -> Resu
 /// Sends `head` and `value` to server `index` without waiting for any reply.
 fn send_head(h: &mut Handle, index: usize, head: &mut [u8], value: &[u8]) -> Result<(), Error> {
     exchange_with(h, index, head, value, b"", false, &mut |_, _, _| Ok(()))
+}
+
+/// Sends a replica copy (`head` and `value`) to server `index` at once, with Nagle's algorithm
+/// off. Held back by Nagle, a copy could reach its server after a later copy of the same key
+/// sent on another handle's connection, and undo it there.
+fn send_copy(h: &mut Handle, index: usize, head: &mut [u8], value: &[u8]) -> Result<(), Error> {
+    exchange_with(h, index, head, value, b"", true, &mut |_, _, _| Ok(()))
 }
 
 /// Common start of a keyed operation: new query, servers present, key valid.
@@ -701,7 +720,7 @@ fn write_replicas(
     let replicas = (h.behaviors.number_of_replicas as usize).min(count.saturating_sub(1));
     for r in 1..=replicas {
         // Each send patches its own connection's opaque into the head.
-        let _ = send_head(h, (primary + r) % count, head.bytes_mut(), value);
+        let _ = send_copy(h, (primary + r) % count, head.bytes_mut(), value);
     }
 }
 
@@ -1002,11 +1021,11 @@ pub fn delete(
     let index = h.pick_server(group.unwrap_or(key));
     let buffered = h.behaviors.buffer_requests;
     let quiet = h.behaviors.noreply || buffered;
-    let outcome = delete_on(h, index, key, quiet);
+    let outcome = delete_on(h, index, key, quiet, false);
     if h.behaviors.binary && h.behaviors.number_of_replicas > 0 {
         let replicas: Vec<usize> = replica_indexes(h, index).collect();
         for replica in replicas {
-            let _ = delete_on(h, replica, key, true);
+            let _ = delete_on(h, replica, key, true, true);
         }
     }
     let code = finish(h, outcome, Some(index));
@@ -1023,11 +1042,14 @@ pub fn delete(
     code
 }
 
+/// Deletes `key` on server `index`. `copy` marks the delete of a replica copy, which is sent
+/// at once (see `send_copy`).
 fn delete_on(
     h: &mut Handle,
     index: usize,
     key: &[u8],
     quiet: bool,
+    copy: bool,
 ) -> Result<memcached_return_t, Error> {
     let ns = h.namespace.as_ref().map_or(&[][..], |n| n.as_bytes());
     h.scratch.clear();
@@ -1043,7 +1065,7 @@ fn delete_on(
         text::encode_delete(&mut h.scratch, ns, key, quiet);
     }
     if quiet {
-        send_only(h, index, b"", b"")?;
+        send_scratch_quiet(h, index, b"", b"", copy)?;
         return Ok(MEMCACHED_SUCCESS);
     }
     simple_exchange(h, index)

@@ -43,7 +43,7 @@
  *   * as above, but the read started less than REPLICA_IN_FLIGHT_S after the write, and
  *     replica copies are sent without waiting for a reply, so a read on another connection
  *     can overtake them;
- *   * as above, but the previous write of the key went through another handle less than
+ *   * as above, but an earlier write of the key went through another handle less than
  *     REPLICA_IN_FLIGHT_S before this one, so its copy could reach the replica after this
  *     write's copy;
  *   * a counter read from the replica: increments are not replicated, only sets are.
@@ -316,9 +316,12 @@ struct write_context {
   uint64_t primary_kills; /* see surviving_kills */
   uint64_t replica_kills;
   int replica_doubtful;   /* the replica may not have received the copy */
-  int copies_may_cross;   /* the previous write's copy may reach the replica after this one */
+  int copies_may_cross;   /* an earlier write's copy may reach the replica after this one */
   double end;
   const void *handle;     /* the handle that sent it */
+  /* The latest earlier write sent by a handle other than `handle` (NULL: none). */
+  double other_end;
+  const void *other_handle;
 };
 
 /* One operation on a slot, kept for failure details. */
@@ -894,10 +897,20 @@ static void record_write(struct worker *w, struct slot *s, memcached_st *mc,
   struct snapshot after;
   take_snapshot(&after);
   acceptable_code(w, s, flush_rc, 0, before, &after, "memcached_flush_buffers");
-  /* The previous write's copy, sent on another handle's connection, may not have reached
-   * the replica yet, and memcached does not order requests across connections. */
-  int copies_may_cross = s->written.handle != NULL && s->written.handle != (const void *)mc &&
-                         before->t - s->written.end < REPLICA_IN_FLIGHT_S;
+  /* A recent write's copy, sent on another handle's connection, may not have reached the
+   * replica yet, and memcached does not order requests across connections. The latest write
+   * by another handle is the last write, or `other_handle`'s when this handle sent the last. */
+  const void *other = s->written.handle;
+  double other_end = s->written.end;
+  if (other == (const void *)mc) {
+    other = s->written.other_handle;
+    other_end = s->written.other_end;
+  }
+  int copies_may_cross = other != NULL && before->t - other_end < REPLICA_IN_FLIGHT_S;
+  if (s->written.handle != NULL && s->written.handle != (const void *)mc) {
+    s->written.other_handle = s->written.handle;
+    s->written.other_end = s->written.end;
+  }
 
   s->acked = result;
   s->unsettled = 0;
