@@ -50,6 +50,8 @@ memory_mb=64
 
 # shellcheck source=scripts/lib/servers.sh
 . "$here/../scripts/lib/servers.sh"
+# shellcheck source=c-tests/lib/servers.sh
+. "$here/lib/servers.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/c-tests.XXXXXX")
 cleanup() {
   servers_stop_all
@@ -78,34 +80,7 @@ cc "${cflags[@]}" -o "$work/mcctl" "$here/tools/mcctl.c"
 
 # TCP servers on free ports of 31000-31999. The other MC_*_PORT variables name ports of that
 # range that nothing listens on.
-servers_use_ports 31000 31999
-servers_log=$work/memcached.log
-memcached_args=(-m "$memory_mb" -t 4)
-
-tcp_ports=()
-for n in 1 2 3; do
-  if ! servers_start_free "${memcached_args[@]}"; then
-    cat "$work/memcached.log" >&2
-    exit 1
-  fi
-  tcp_ports+=("$servers_port")
-  export "MC_PORT$n=$servers_port"
-done
-export MC_SOCKET="$work/memcached.sock"
-servers_start -s "$MC_SOCKET" -a 0700 -U 0 "${memcached_args[@]}"
-for name in MC_DEAD_PORT MC_DEAD_PORT2 MC_DEAD_PORT3 MC_HANG_PORT MC_RESTART_PORT; do
-  servers_pick_port
-  export "$name=$servers_port"
-done
-export MC_MEMORY_MB=$memory_mb
-export MC_VECTORS_DIR=${MC_VECTORS_DIR:-$here/../tests/data}
-
-all_servers=("${tcp_ports[@]}" "$MC_SOCKET")
-if ! "$work/mcctl" wait "${all_servers[@]}"; then
-  cat "$work/memcached.log" >&2
-  echo "run.sh: memcached did not start" >&2
-  exit 1
-fi
+c_tests_start_servers "$work" "$memory_mb" 31000 31999
 echo "servers: memcached on 3 TCP ports and a unix socket; tests see MC_PORT1..3, MC_SOCKET"
 
 flush_servers() {

@@ -97,6 +97,8 @@ memory_mb=64
 
 # shellcheck source=scripts/lib/servers.sh
 . "$root/scripts/lib/servers.sh"
+# shellcheck source=c-tests/lib/servers.sh
+. "$tests/lib/servers.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/sanitize.XXXXXX")
 cleanup() {
   servers_stop_all
@@ -151,34 +153,7 @@ fail() {
 
 cc "${cflags[@]}" -o "$work/mcctl" "$tests/tools/mcctl.c"
 
-servers_use_ports 22000 22999
-servers_log=$work/memcached.log
-memcached_args=(-m "$memory_mb" -t 4)
-
-tcp_ports=()
-for n in 1 2 3; do
-  if ! servers_start_free "${memcached_args[@]}"; then
-    cat "$work/memcached.log" >&2
-    exit 1
-  fi
-  tcp_ports+=("$servers_port")
-  export "MC_PORT$n=$servers_port"
-done
-export MC_SOCKET="$work/memcached.sock"
-servers_start -s "$MC_SOCKET" -a 0700 -U 0 "${memcached_args[@]}"
-for name in MC_DEAD_PORT MC_DEAD_PORT2 MC_DEAD_PORT3 MC_HANG_PORT MC_RESTART_PORT; do
-  servers_pick_port
-  export "$name=$servers_port"
-done
-export MC_MEMORY_MB=$memory_mb
-export MC_VECTORS_DIR=${MC_VECTORS_DIR:-$root/tests/data}
-
-all_servers=("${tcp_ports[@]}" "$MC_SOCKET")
-if ! "$work/mcctl" wait "${all_servers[@]}"; then
-  cat "$work/memcached.log" >&2
-  echo "sanitize.sh: memcached did not start" >&2
-  exit 1
-fi
+c_tests_start_servers "$work" "$memory_mb" 22000 22999
 echo "servers: memcached on 127.0.0.1 ports ${tcp_ports[*]} and a unix socket"
 
 # ---- build --------------------------------------------------------------------------------
