@@ -157,14 +157,7 @@ impl<'a> Head<'a> {
             ));
         };
 
-        let word = u64::from(binary::REQUEST_MAGIC) << 56
-            | u64::from(opcode) << 48
-            | (key_len as u64) << 32
-            | (extras.len() as u64) << 24;
-        let mut header = [0u8; binary::HEADER_LEN];
-        header[..8].copy_from_slice(&word.to_be_bytes());
-        header[8..12].copy_from_slice(&body_len.to_be_bytes());
-        header[16..24].copy_from_slice(&cas.to_be_bytes());
+        let header = binary::request_header(opcode, key_len, extras.len(), body_len, 0, cas);
         // SAFETY: the buffer is longer than a header; `[u8; N]` has alignment 1.
         unsafe { self.buf.as_mut_ptr().cast::<[u8; binary::HEADER_LEN]>().write(header) };
         self.len = binary::HEADER_LEN;

@@ -41,7 +41,7 @@ c_tests_start_servers() {
   all_servers=("${tcp_ports[@]}" "$MC_SOCKET")
   if ! "$work/mcctl" wait "${all_servers[@]}"; then
     cat "$servers_log" >&2
-    echo "$(servers_message_prefix): memcached did not start" >&2
+    echo "$(servers_message_prefix): memcached did not start (its log is above)" >&2
     exit 1
   fi
 }

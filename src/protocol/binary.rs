@@ -82,6 +82,28 @@ pub mod status {
     pub const ENOMEM: u16 = 0x82;
 }
 
+/// Builds a request header. The caller has checked that the lengths fit their fields.
+#[inline(always)]
+pub fn request_header(
+    opcode: u8,
+    key_len: usize,
+    extras_len: usize,
+    body_len: u32,
+    opaque: u32,
+    cas: u64,
+) -> [u8; HEADER_LEN] {
+    let word = u64::from(REQUEST_MAGIC) << 56
+        | u64::from(opcode) << 48
+        | (key_len as u64 & 0xffff) << 32
+        | (extras_len as u64 & 0xff) << 24;
+    let mut header = [0u8; HEADER_LEN];
+    header[..8].copy_from_slice(&word.to_be_bytes());
+    header[8..12].copy_from_slice(&body_len.to_be_bytes());
+    header[12..16].copy_from_slice(&opaque.to_be_bytes());
+    header[16..24].copy_from_slice(&cas.to_be_bytes());
+    header
+}
+
 /// Appends a request header followed by `extras`, `ns` and `key`. The key field on the wire is
 /// `ns` followed by `key`. The caller sends the `value_len` value bytes afterwards.
 ///
@@ -109,16 +131,7 @@ pub fn encode_request(
         .and_then(|len| u32::try_from(len).ok())
         .ok_or(ProtocolError::BadLength)?;
 
-    // The header is built on the stack and appended after one capacity check.
-    let mut header = [0u8; HEADER_LEN];
-    let word = u64::from(REQUEST_MAGIC) << 56
-        | u64::from(opcode) << 48
-        | (key_len as u64) << 32
-        | (extras.len() as u64) << 24;
-    header[..8].copy_from_slice(&word.to_be_bytes());
-    header[8..12].copy_from_slice(&body_len.to_be_bytes());
-    header[12..16].copy_from_slice(&opaque.to_be_bytes());
-    header[16..24].copy_from_slice(&cas.to_be_bytes());
+    let header = request_header(opcode, key_len, extras.len(), body_len, opaque, cas);
     out.reserve(HEADER_LEN + extras.len() + key_len);
     out.extend_from_slice(&header);
     out.extend_from_slice(extras);
@@ -135,12 +148,7 @@ pub fn encode_request(
 pub fn push_key_request(out: &mut Vec<u8>, opcode: u8, opaque: u32, ns: &[u8], key: &[u8]) {
     let key_len = ns.len() + key.len();
     debug_assert!(key_len <= 250);
-    let mut header = [0u8; HEADER_LEN];
-    header[0] = REQUEST_MAGIC;
-    header[1] = opcode;
-    header[2..4].copy_from_slice(&(key_len as u16).to_be_bytes());
-    header[8..12].copy_from_slice(&(key_len as u32).to_be_bytes());
-    header[12..16].copy_from_slice(&opaque.to_be_bytes());
+    let header = request_header(opcode, key_len, 0, key_len as u32, opaque, 0);
     out.extend_from_slice(&header);
     if !ns.is_empty() {
         out.extend_from_slice(ns);

@@ -58,8 +58,8 @@ pub fn check_key(
     Ok(())
 }
 
-/// The byte checks of the text protocol, kept out of `check_key` so a binary-protocol check
-/// stays a few compares.
+/// Checks the bytes of a text-protocol key and namespace. It is kept out of `check_key` so that
+/// a binary-protocol check stays a few compares.
 #[inline(never)]
 fn text_key_allowed(key: &[u8], namespace: &[u8], verify_key: bool) -> bool {
     if verify_key {

@@ -242,8 +242,8 @@ pub fn parse_reply(buf: &[u8]) -> Result<Parsed<TextReply<'_>>, ProtocolError> {
 #[inline]
 fn parse_value_fast_path(buf: &[u8]) -> Option<Parsed<TextReply<'_>>> {
     let fields = buf.strip_prefix(b"VALUE ")?;
-    // The key ends at the first space; any other byte at or below space (CR and LF among
-    // them) goes to the general parser.
+    // The key ends at the first space. Any other byte at or below space (CR and LF among
+    // them) leaves the reply to the general parser.
     let key_len = fields
         .iter()
         .take(super::key::MAX_KEY_LEN + 1)
@@ -252,14 +252,13 @@ fn parse_value_fast_path(buf: &[u8]) -> Option<Parsed<TextReply<'_>>> {
         return None;
     }
     let key = &fields[..key_len];
-    let mut at = key_len + 1;
-    let (flags, next) = fast_path_number(fields, at)?;
+
+    let (flags, next) = fast_path_number(fields, key_len + 1)?;
     let flags = u32::try_from(flags).ok()?;
     if fields.get(next) != Some(&b' ') {
         return None;
     }
-    let (byte_count, next) = fast_path_number(fields, next + 1)?;
-    at = next;
+    let (byte_count, mut at) = fast_path_number(fields, next + 1)?;
     let cas = if fields.get(at) == Some(&b' ') {
         let (cas, next) = fast_path_number(fields, at + 1)?;
         at = next;
@@ -270,6 +269,7 @@ fn parse_value_fast_path(buf: &[u8]) -> Option<Parsed<TextReply<'_>>> {
     if fields.get(at..at + 2) != Some(CRLF) {
         return None;
     }
+
     let header_len = b"VALUE ".len() + at + CRLF.len();
     let data_end = header_len.checked_add(usize::try_from(byte_count).ok()?)?;
     let total = data_end.checked_add(CRLF.len())?;
@@ -287,8 +287,8 @@ fn parse_value_fast_path(buf: &[u8]) -> Option<Parsed<TextReply<'_>>> {
     })
 }
 
-/// The decimal number starting at `fields[at]`, and the index after its last digit. None
-/// when there is no digit there or the number has more than 19 digits.
+/// Parses the decimal number starting at `fields[at]` and returns it with the index after its
+/// last digit. Returns None when there is no digit there or the number has more than 19 digits.
 #[inline]
 fn fast_path_number(fields: &[u8], at: usize) -> Option<(u64, usize)> {
     let mut value: u64 = 0;
