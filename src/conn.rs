@@ -153,6 +153,50 @@ pub struct Conn {
     nodelay_requested: bool,
     /// TCP rather than a Unix domain socket.
     tcp: bool,
+    /// SO_RCVLOWAT as set on the socket now; 1 is the kernel's default.
+    rcvlowat: c_int,
+    /// The long reply being received, if any (see `begin_stream`).
+    stream: Stream,
+}
+
+/// Progress through a long reply made of `total` similar parts (the END-terminated replies
+/// to an mget's text commands, or the replies to its binary requests).
+///
+/// A server that sends the replies of a long mget writes them in small pieces, and waking the
+/// client for each one makes client and server take turns on the CPU many thousand times.
+/// While much of the reply is still to come, waits therefore ask the kernel (SO_RCVLOWAT) to
+/// end only once a good part of it has arrived. The amount is half of what the parts received
+/// so far predict for the rest, so the last piece does not wait for bytes that never come. A
+/// wait that does not reach the mark within `STREAM_WAIT_MS` reads what did arrive. When
+/// nothing arrived at all, the stream falls back to waking on any data. A wait therefore
+/// lasts at most that delay longer than it would without a mark.
+#[derive(Clone, Copy, Default)]
+struct Stream {
+    total: u32,
+    done: u32,
+    /// `Conn::received` when the stream began.
+    start: u64,
+    /// Whether a wait found nothing in time, so that waits end on any data until the stream
+    /// ends.
+    paused: bool,
+}
+
+impl Stream {
+    /// Returns the SO_RCVLOWAT value for the next wait.
+    fn low_water(&self, received: u64) -> c_int {
+        if self.paused || self.done == 0 || self.done >= self.total {
+            return 1;
+        }
+        let per_part = (received - self.start) / u64::from(self.done);
+        let expected = per_part.saturating_mul(u64::from(self.total - self.done));
+        let half = (expected / 2).min(STREAM_LOW_WATER_MAX as u64) as usize;
+        if half < STREAM_LOW_WATER_MIN {
+            1
+        } else {
+            // Rounded down to a multiple of the minimum, so the option rarely changes.
+            (half - half % STREAM_LOW_WATER_MIN) as c_int
+        }
+    }
 }
 
 /// Writes above this size span several TCP segments on common networks (Ethernet MSS 1448).
@@ -174,6 +218,11 @@ const MAX_READ_STEP: usize = 4 << 20;
 const MIN_READ_SPARE: usize = 16 << 10;
 /// An empty read buffer larger than this (after a big value) is freed rather than kept.
 const KEEP_READ_BUFFER: usize = 8 << 20;
+/// Streams wait for at least this many bytes at a time, or for any data.
+const STREAM_LOW_WATER_MIN: usize = 32 << 10;
+const STREAM_LOW_WATER_MAX: usize = 256 << 10;
+/// Longest time a stream's wait holds out for its low-water mark before reading what arrived.
+const STREAM_WAIT_MS: c_int = 1;
 
 fn last_errno() -> i32 {
     std::io::Error::last_os_error()
@@ -391,6 +440,8 @@ impl Conn {
             nodelay: options.nodelay && addr.family != libc::AF_UNIX,
             nodelay_requested: options.nodelay,
             tcp: addr.family != libc::AF_UNIX,
+            rcvlowat: 1,
+            stream: Stream::default(),
         };
         conn.set_socket_timeout(poll_timeout_ms);
         Ok(conn)
@@ -889,6 +940,7 @@ impl Conn {
             && wanted.is_none()
             && deadline.timeout_ms > 0
             && (MIN_READ_SPARE..=KEEP_READ_BUFFER).contains(&capacity)
+            && self.stream.total == 0
         {
             deadline.arm();
             self.rbuf.clear();
@@ -932,15 +984,32 @@ impl Conn {
             Some(total) if total > have => (total - have).clamp(MIN_READ_SPARE, MAX_READ_STEP),
             _ => MIN_READ_SPARE,
         };
-        self.rbuf.reserve(step);
-        let blocking_wait = first && deadline.timeout_ms > 0;
+        let low_water = self.stream.low_water(self.received);
+        self.set_low_water(low_water);
+        // Room for what the wait lets gather, with some to spare.
+        self.rbuf.reserve(step.max(low_water as usize * 2));
+        // A blocking recv() would wait for the low-water mark past the stream's fallback.
+        let blocking_wait = first && deadline.timeout_ms > 0 && low_water == 1;
         loop {
+            let mut below_mark = false;
             if !blocking_wait {
                 let remaining = deadline.remaining_ms();
                 if remaining == 0 {
                     return Err(IoFailure::Timeout);
                 }
-                poll_fd(self.fd, libc::POLLIN, remaining)?;
+                if self.rcvlowat > 1 {
+                    match poll_fd(self.fd, libc::POLLIN, remaining.min(STREAM_WAIT_MS)) {
+                        // Less than the mark arrived in time. What did arrive is read below
+                        // and the stream goes on: a server on the same CPU often needs more
+                        // than the delay to produce the mark.
+                        Err(IoFailure::Timeout) => below_mark = true,
+                        other => {
+                            other?;
+                        }
+                    }
+                } else {
+                    poll_fd(self.fd, libc::POLLIN, remaining)?;
+                }
             }
             let spare = self.rbuf.spare_capacity_mut();
             let flags = if blocking_wait { 0 } else { libc::MSG_DONTWAIT };
@@ -968,10 +1037,64 @@ impl Conn {
                 libc::EINTR => continue,
                 // With SO_RCVTIMEO, a blocking recv reports an expired timeout as EAGAIN.
                 libc::EAGAIN if blocking_wait => return Err(IoFailure::Timeout),
-                libc::EAGAIN => continue,
+                libc::EAGAIN => {
+                    if below_mark {
+                        // Nothing at all within the delay: the server paused, or the mark
+                        // is more than the rest of the reply. Later waits end on any data
+                        // until the stream ends.
+                        self.stream.paused = true;
+                        self.set_low_water(1);
+                    }
+                    continue;
+                }
                 errno => return Err(IoFailure::Errno(errno)),
             }
         }
+    }
+
+    fn set_low_water(&mut self, bytes: c_int) {
+        if bytes != self.rcvlowat {
+            set_int_option(self.fd, libc::SOL_SOCKET, libc::SO_RCVLOWAT, bytes);
+            self.rcvlowat = bytes;
+        }
+    }
+
+    /// Starts a long reply of `parts` similar parts (see `Stream`). Unix domain sockets wake
+    /// on any data whatever the mark, so they get no stream.
+    pub fn begin_stream(&mut self, parts: u32) {
+        if !self.tcp {
+            return;
+        }
+        self.stream = Stream {
+            total: parts,
+            start: self.received,
+            ..Stream::default()
+        };
+    }
+
+    /// Records that the first `done` parts of the stream were received.
+    pub fn stream_progress(&mut self, done: u32) {
+        self.stream.done = done;
+    }
+
+    /// Records that all but `left` parts of the stream were received.
+    pub fn stream_left(&mut self, left: u32) {
+        self.stream.done = self.stream.total.saturating_sub(left);
+    }
+
+    /// Ends the stream of an mget whose fetch was left unfinished, before another request
+    /// waits on this connection.
+    #[inline(always)]
+    pub fn end_stale_stream(&mut self) {
+        if self.stream.total != 0 {
+            self.end_stream();
+        }
+    }
+
+    /// Ends the stream: later waits end on any data again.
+    pub fn end_stream(&mut self) {
+        self.stream = Stream::default();
+        self.set_low_water(1);
     }
 
     /// Receives whatever is available without waiting; Ok(0) when nothing is.
@@ -1065,5 +1188,89 @@ pub fn poll_many(fds: &mut [libc::pollfd], deadline: &Deadline) -> Result<(), Io
         if errno != libc::EINTR {
             return Err(IoFailure::Errno(errno));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn low_water_from_remaining_parts() {
+        let stream = |done: u32, total: u32, received: u64| {
+            Stream {
+                total,
+                done,
+                start: 1000,
+                paused: false,
+            }
+            .low_water(1000 + received)
+        };
+        // Nothing received yet: no prediction.
+        assert_eq!(stream(0, 100, 0), 1);
+        // 10 of 100 parts in 150,000 bytes: 1,350,000 to come, half capped at the maximum.
+        assert_eq!(stream(10, 100, 150_000), STREAM_LOW_WATER_MAX as c_int);
+        // 90 of 100 parts: 150,000 to come, half is 75,000, rounded down to 65,536.
+        assert_eq!(stream(90, 100, 1_350_000), 2 * STREAM_LOW_WATER_MIN as c_int);
+        // 99 of 100: 15,000 to come, below the minimum.
+        assert_eq!(stream(99, 100, 1_485_000), 1);
+        assert_eq!(stream(100, 100, 1_500_000), 1);
+        let paused = Stream {
+            total: 100,
+            done: 10,
+            start: 0,
+            paused: true,
+        };
+        assert_eq!(paused.low_water(150_000), 1);
+        // No stream at all.
+        assert_eq!(Stream::default().low_water(5_000_000), 1);
+    }
+
+    /// A peer that sends most of a stream, then stops short of the predicted amount for a
+    /// while: the client gets every byte, and the wait for the missing rest ends after the
+    /// fallback delay rather than the poll timeout.
+    #[test]
+    fn stream_short_late_tail() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let total = 400_000usize;
+        let head = 300_000usize;
+        let peer = std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().expect("accept");
+            let data = vec![b'x'; total];
+            socket.write_all(&data[..head]).expect("peer failed to send the first part");
+            std::thread::sleep(Duration::from_millis(200));
+            socket.write_all(&data[head..]).expect("peer failed to send the rest");
+            std::thread::sleep(Duration::from_millis(500));
+        });
+
+        let addrs = resolve("127.0.0.1", port).expect("resolve");
+        let options = SocketOptions::default();
+        let mut conn = Conn::connect(&addrs[0], 1000, 5000, &options).expect("connect");
+        // One part of 100 done whatever arrives: the prediction stays far above the rest.
+        conn.begin_stream(100);
+        conn.stream_progress(1);
+        let deadline = Deadline::after_ms(5000);
+        let started = Instant::now();
+        let mut got = 0usize;
+        let mut highest_mark = 1;
+
+        while got < total {
+            got += conn.fill(&deadline, false, None).expect("fill");
+            highest_mark = highest_mark.max(conn.rcvlowat);
+            conn.rpos = conn.rbuf.len();
+        }
+
+        assert_eq!(got, total);
+        assert!(highest_mark > 1, "the stream never raised SO_RCVLOWAT");
+        assert!(conn.stream.paused, "the short tail did not end the bulk waits");
+        conn.end_stream();
+        assert_eq!(conn.rcvlowat, 1);
+        // The tail came 200 ms after the head; nothing waited for the 5 s poll timeout.
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        peer.join().expect("peer");
     }
 }

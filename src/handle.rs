@@ -121,10 +121,28 @@ impl Default for Allocators {
 pub struct FetchState {
     /// Servers that still owe replies, in the order they are drained.
     pub pending: Vec<usize>,
-    /// Binary protocol: the opaque of the NOOP that ends each server's batch.
-    pub end_opaque: Vec<u32>,
+    /// Binary protocol: each server's batch, numbered by opaque from its first request to
+    /// the NOOP that ends it.
+    pub batches: Vec<Batch>,
     /// A connection failure seen while fetching, reported at the end of the stream.
     pub failure: Option<Error>,
+}
+
+/// The opaques of one server's binary mget requests: `first` for its first key, one more for
+/// each further key, and `end` for the closing NOOP.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch {
+    pub first: u32,
+    pub end: u32,
+}
+
+impl Batch {
+    /// Returns where a reply with this opaque falls in the batch, or None for a reply to an
+    /// earlier request.
+    pub fn position(&self, opaque: u32) -> Option<u32> {
+        let position = opaque.wrapping_sub(self.first);
+        (position <= self.end.wrapping_sub(self.first)).then_some(position)
+    }
 }
 
 /// The library's state behind one `memcached_st`.
@@ -745,5 +763,29 @@ impl Handle {
                 .map(|s| (s.hostname.as_bytes().to_vec(), s.port, s.weight, s.kind)),
         );
         copy
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::Batch;
+
+    #[test]
+    fn positions_cover_the_batch_only() {
+        let batch = Batch { first: 10, end: 13 };
+        assert_eq!(batch.position(10), Some(0));
+        assert_eq!(batch.position(13), Some(3));
+        assert_eq!(batch.position(9), None);
+        assert_eq!(batch.position(14), None);
+        // Opaques wrap around at 2^32.
+        let wrapped = Batch {
+            first: u32::MAX - 1,
+            end: 1,
+        };
+        assert_eq!(wrapped.position(u32::MAX - 1), Some(0));
+        assert_eq!(wrapped.position(0), Some(2));
+        assert_eq!(wrapped.position(1), Some(3));
+        assert_eq!(wrapped.position(2), None);
+        assert_eq!(wrapped.position(u32::MAX - 2), None);
     }
 }

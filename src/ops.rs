@@ -14,7 +14,7 @@ use crate::conn::{Conn, Deadline};
 use crate::error::Error;
 use crate::ffi::types::memcached_return_t::*;
 use crate::ffi::types::{memcached_result_st, memcached_return_t};
-use crate::handle::Handle;
+use crate::handle::{Batch, Handle};
 use crate::protocol::binary::{self, opcode, Response};
 use crate::protocol::text::{self, StorageVerb, TextReply};
 use crate::protocol::{key as keycheck, Parsed};
@@ -262,6 +262,7 @@ fn exchange_with<T>(
         let server = &mut h.servers[index];
         let queued: &[u8] = &server.write_queue;
         let conn = server.conn.as_mut().expect("connection() connected it");
+        conn.end_stale_stream();
         let reused = conn.reused;
         let received_before = conn.received;
         let expected = if binary && request.len() >= 24 {
@@ -1133,6 +1134,9 @@ pub fn exist(h: &mut Handle, group: Option<&[u8]>, key: &[u8]) -> memcached_retu
 
 /// Text `get` commands carry at most this many keys each; memcached answers each with END.
 const TEXT_KEYS_PER_GET: usize = 100;
+/// An mget of at least this many keys for one server receives its replies as a stream (see
+/// `Conn::begin_stream`).
+const STREAM_MIN_KEYS: usize = 1000;
 
 /// memcached_mget / memcached_mget_by_key: sends the requests; results come from fetch.
 pub fn mget(h: &mut Handle, group: Option<&[u8]>, keys: &[&[u8]]) -> memcached_return_t {
@@ -1218,24 +1222,32 @@ fn send_mget(h: &mut Handle, index: usize, keys: &[&[u8]]) -> Result<(), Error> 
     let server = &mut h.servers[index];
     let conn = server.conn.as_mut().expect("connected above");
     let mut terminators = 0u32;
+    let parts;
     if h.behaviors.binary {
-        // Every request of the batch carries the batch's opaque, so replies to anything sent
-        // earlier are told apart from this mget's.
-        conn.opaque = conn.opaque.wrapping_add(1);
-        let batch = conn.opaque;
+        // The requests get consecutive opaques: a reply shows how far the server got, and a
+        // reply to anything sent earlier carries an opaque outside the batch.
+        let first = conn.opaque.wrapping_add(1);
         let key_bytes: usize = keys.iter().map(|key| key.len()).sum();
         request.reserve((keys.len() + 1) * (binary::HEADER_LEN + ns.len()) + key_bytes);
+        let mut opaque = first;
         for key in keys {
-            binary::push_key_request(&mut request, opcode::GETKQ, batch, ns, key);
+            binary::push_key_request(&mut request, opcode::GETKQ, opaque, ns, key);
+            opaque = opaque.wrapping_add(1);
         }
-        let _ = binary::encode_request(&mut request, opcode::NOOP, batch, 0, &[], &[], &[], 0);
-        h.fetch.end_opaque.push(conn.opaque);
+        let _ = binary::encode_request(&mut request, opcode::NOOP, opaque, 0, &[], &[], &[], 0);
+        conn.opaque = opaque;
+        h.fetch.batches.push(Batch { first, end: opaque });
         terminators = 1;
+        parts = keys.len() + 1;
     } else {
         for chunk in keys.chunks(TEXT_KEYS_PER_GET) {
             text::encode_get(&mut request, h.behaviors.support_cas, ns, chunk);
             terminators += 1;
         }
+        parts = terminators as usize;
+    }
+    if keys.len() >= STREAM_MIN_KEYS {
+        conn.begin_stream(parts.try_into().unwrap_or(u32::MAX));
     }
     server.pending_fetch = true;
     server.fetch_terminators = terminators;
@@ -1293,29 +1305,34 @@ pub fn fetch_next(h: &mut Handle, r: &mut memcached_result_st) -> Result<bool, E
     let ns_len = h.namespace_bytes().len();
     let poll_timeout = h.behaviors.poll_timeout;
     while let Some(&index) = h.fetch.pending.first() {
-        let end_opaque = if binary {
-            h.fetch.end_opaque.first().copied()
+        let batch = if binary {
+            h.fetch.batches.first().copied()
         } else {
             None
         };
         let server = &mut h.servers[index];
         let Some(conn) = server.conn.as_mut() else {
             h.fetch.pending.remove(0);
-            if binary && !h.fetch.end_opaque.is_empty() {
-                h.fetch.end_opaque.remove(0);
+            if binary && !h.fetch.batches.is_empty() {
+                h.fetch.batches.remove(0);
             }
             continue;
         };
         let deadline = Deadline::lazy(poll_timeout);
         let mut terminators = server.fetch_terminators;
         let outcome = if binary {
-            read_binary(conn, &deadline, None, |reply| {
-                fetch_binary_reply(reply, end_opaque, ns_len, encoding.as_ref(), r)
-            })
+            let mut position = 0;
+            let outcome = read_binary(conn, &deadline, None, |reply| {
+                fetch_binary_reply(reply, batch, &mut position, ns_len, encoding.as_ref(), r)
+            });
+            conn.stream_progress(position + 1);
+            outcome
         } else {
-            read_text(conn, &deadline, |reply| {
+            let outcome = read_text(conn, &deadline, |reply| {
                 fetch_text_reply(reply, &mut terminators, ns_len, encoding.as_ref(), r)
-            })
+            });
+            conn.stream_left(terminators);
+            outcome
         };
         server.fetch_terminators = terminators;
         match outcome {
@@ -1326,19 +1343,20 @@ pub fn fetch_next(h: &mut Handle, r: &mut memcached_result_st) -> Result<bool, E
             Ok(false) => {
                 server.pending_fetch = false;
                 if let Some(conn) = server.conn.as_mut() {
+                    conn.end_stream();
                     conn.reused = true;
                     conn.last_used_ms = crate::conn::coarse_now_ms();
                 }
                 h.fetch.pending.remove(0);
-                if binary && !h.fetch.end_opaque.is_empty() {
-                    h.fetch.end_opaque.remove(0);
+                if binary && !h.fetch.batches.is_empty() {
+                    h.fetch.batches.remove(0);
                 }
             }
             Err(error) => {
                 server.disconnect();
                 h.fetch.pending.remove(0);
-                if binary && !h.fetch.end_opaque.is_empty() {
-                    h.fetch.end_opaque.remove(0);
+                if binary && !h.fetch.batches.is_empty() {
+                    h.fetch.batches.remove(0);
                 }
                 h.fail(error.clone(), Some(index));
                 h.fetch.failure = Some(error);
@@ -1415,14 +1433,18 @@ fn fetch_text_reply(
 
 fn fetch_binary_reply(
     reply: &Response<'_>,
-    end_opaque: Option<u32>,
+    batch: Option<Batch>,
+    position: &mut u32,
     ns_len: usize,
     encoding: Option<&crate::encoding::EncodingKey>,
     r: &mut memcached_result_st,
 ) -> Result<Step<bool>, Error> {
-    if end_opaque.is_some_and(|batch| batch != reply.opaque) {
-        // A late reply to an earlier request.
-        return Ok(Step::More);
+    if let Some(batch) = batch {
+        match batch.position(reply.opaque) {
+            Some(at) => *position = at,
+            // A late reply to an earlier request.
+            None => return Ok(Step::More),
+        }
     }
     match reply.opcode {
         opcode::NOOP => Ok(Step::Done(false)),
