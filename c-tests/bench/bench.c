@@ -13,9 +13,15 @@
  * loop, in microseconds per operation. Every value read back is compared byte for byte with
  * what was stored. A mismatch or an unexpected return code prints an error and exits with 1.
  *
+ * With BENCH_SERVER_PIDS set to a comma-separated list of the servers' process ids, the line
+ * also has server_cpu_us_per_op: the CPU time of every thread of those processes during the
+ * timed loop (from /proc/PID/task/TID/schedstat), per operation.
+ *
  * Two workloads test limits rather than speed. mget-100k fetches 100,000 keys with one
- * memcached_mget. soak-1m runs 1,000,000 operations (or the count given with -n),
- * alternating between a text and a binary handle. It adds the resident set size after
+ * memcached_mget. After the timed mget it fetches the same keys again, 100 at a time with one
+ * mget each, and adds the mean time of one of those mgets: slice_mget_us=T. soak-1m runs
+ * 1,000,000 operations (or the count given with -n), alternating between a text and a binary
+ * handle. It adds the resident set size after
  * 10,000 operations and at the end to its line: rss_kib_at_10k=A rss_kib_at_end=B.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -24,6 +30,7 @@
 
 #include <libmemcached/memcached.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -48,6 +55,9 @@ enum op_kind {
 
 /* Operations run before the timed loop so that connections are open when timing starts. */
 enum { WARMUP_OPS = 8 };
+
+/* Keys per mget of mget-100k's second pass over its keys. */
+enum { MGET_SLICE_KEYS = 100 };
 
 struct workload {
     const char *name;
@@ -170,6 +180,64 @@ static double cpu_seconds(void)
     getrusage(RUSAGE_SELF, &usage);
     return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
            (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+}
+
+/* Returns the CPU time in nanoseconds that the threads of one process have used, from the
+ * first field of /proc/PID/task/TID/schedstat, or -1 when it cannot be read. */
+static double process_cpu_ns(const char *pid)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/proc/%s/task", pid);
+    DIR *tasks = opendir(path);
+    if (tasks == NULL) {
+        return -1;
+    }
+    double total = 0;
+    struct dirent *entry;
+    while ((entry = readdir(tasks)) != NULL) {
+        if (entry->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof path, "/proc/%s/task/%.20s/schedstat", pid, entry->d_name);
+        FILE *stat = fopen(path, "r");
+        unsigned long long on_cpu_ns = 0;
+        /* A thread that ended since readdir has no file any more and counts as nothing. */
+        if (stat != NULL) {
+            if (fscanf(stat, "%llu", &on_cpu_ns) == 1) {
+                total += (double)on_cpu_ns;
+            }
+            fclose(stat);
+        }
+    }
+    closedir(tasks);
+    return total;
+}
+
+/* Sums process_cpu_ns over the pids in BENCH_SERVER_PIDS; -1 when the variable is unset or
+ * one of them cannot be read. */
+static double servers_cpu_ns(void)
+{
+    const char *list = getenv("BENCH_SERVER_PIDS");
+    if (list == NULL || *list == '\0') {
+        return -1;
+    }
+    double total = 0;
+    while (*list != '\0') {
+        char pid[24];
+        size_t length = strcspn(list, ",");
+        if (length == 0 || length >= sizeof pid) {
+            return -1;
+        }
+        memcpy(pid, list, length);
+        pid[length] = '\0';
+        double ns = process_cpu_ns(pid);
+        if (ns < 0) {
+            return -1;
+        }
+        total += ns;
+        list += length + (list[length] == ',');
+    }
+    return total;
 }
 
 /* Returns the resident set size of this process in KiB, from /proc/self/statm, or -1 when
@@ -362,14 +430,15 @@ static uint32_t key_index(const struct bench *b, const char *key, size_t length)
     return (uint32_t)index;
 }
 
-/* Runs one operation: a memcached_mget of every stored key, then memcached_fetch_result
- * until the library reports the end. Each key must come back exactly once. */
-static void mget_batch(struct bench *b)
+/* Fetches keys first to first + count - 1 with one memcached_mget, then
+ * memcached_fetch_result until the library reports the end. Each of those keys must come
+ * back exactly once with its value, and no other key may come back. */
+static void mget_range(struct bench *b, uint32_t first, uint32_t count)
 {
     uint32_t received = 0;
-    memset(b->seen, 0, b->key_count * sizeof *b->seen);
-    memcached_return_t rc =
-        memcached_mget(b->memc, (const char *const *)b->keys, b->key_lengths, b->key_count);
+    memset(b->seen + first, 0, count * sizeof *b->seen);
+    memcached_return_t rc = memcached_mget(b->memc, (const char *const *)b->keys + first,
+                                           b->key_lengths + first, count);
     if (rc != MEMCACHED_SUCCESS) {
         fail_rc(b, "memcached_mget", rc);
     }
@@ -382,6 +451,9 @@ static void mget_batch(struct bench *b)
         const char *key = memcached_result_key_value(result);
         size_t key_length = memcached_result_key_length(result);
         uint32_t index = key_index(b, key, key_length);
+        if (index < first || index - first >= count) {
+            index = UINT32_MAX;
+        }
         if (index == UINT32_MAX || b->seen[index]) {
             fprintf(stderr, "bench: %s %s: memcached_fetch_result returned %s key '%.*s'\n",
                     b->workload->name, b->protocol,
@@ -396,11 +468,17 @@ static void mget_batch(struct bench *b)
     if (rc != MEMCACHED_END) {
         fail_rc(b, "memcached_fetch_result (expected END after the last item)", rc);
     }
-    if (received != b->key_count) {
+    if (received != count) {
         fprintf(stderr, "bench: %s %s: memcached_mget of %" PRIu32 " keys returned %" PRIu32
-                " items\n", b->workload->name, b->protocol, b->key_count, received);
+                " items\n", b->workload->name, b->protocol, count, received);
         exit(1);
     }
+}
+
+/* One mget operation: every stored key. */
+static void mget_batch(struct bench *b)
+{
+    mget_range(b, 0, b->key_count);
 }
 
 static void increment(struct bench *b)
@@ -785,6 +863,7 @@ int main(int argc, char **argv)
         run_op(&b, op);
     }
 
+    double server_cpu_start = servers_cpu_ns();
     double start = now_seconds();
     double cpu_start = cpu_seconds();
     uint64_t ops = 0;
@@ -808,8 +887,19 @@ int main(int argc, char **argv)
     }
     double elapsed = now_seconds() - start;
     double cpu = cpu_seconds() - cpu_start;
+    double server_cpu_end = servers_cpu_ns();
     if (b.workload->kind == OP_SET) {
         verify_last_set(&b);
+    }
+    /* The server has the same items to find as in the big mget, in mgets of mget-100's size. */
+    double slice_us = -1;
+    if (b.workload->kind == OP_MGET && b.key_count > MGET_SLICE_KEYS) {
+        uint32_t slices = b.key_count / MGET_SLICE_KEYS;
+        double slices_start = now_seconds();
+        for (uint32_t i = 0; i < slices; i++) {
+            mget_range(&b, i * MGET_SLICE_KEYS, MGET_SLICE_KEYS);
+        }
+        slice_us = (now_seconds() - slices_start) * 1e6 / slices;
     }
 
     printf("workload=%s protocol=%s servers=%zu value_size=%zu ops=%" PRIu64
@@ -817,6 +907,13 @@ int main(int argc, char **argv)
            b.workload->name, b.workload->kind == OP_SOAK ? "text+binary" : b.protocol,
            b.server_count, b.value_size, ops, elapsed, (double)ops / elapsed,
            cpu * 1e6 / (double)ops, memcached_lib_version());
+    if (slice_us >= 0) {
+        printf(" slice_mget_us=%.3f", slice_us);
+    }
+    if (server_cpu_start >= 0 && server_cpu_end >= 0) {
+        printf(" server_cpu_us_per_op=%.3f",
+               (server_cpu_end - server_cpu_start) / 1e3 / (double)ops);
+    }
     if (b.workload->kind == OP_SOAK) {
         printf(" rss_kib_at_10k=%ld rss_kib_at_end=%ld", rss_kib_at_sample, resident_kib());
     }

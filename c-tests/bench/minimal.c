@@ -4,6 +4,13 @@
  * against one server, on the same keys, values and flags (bench_data.h), checks every value
  * the same way, and prints its result line in bench.c's format with library=minimal.
  *
+ * proftpd runs bench.c's proftpd cycle (a set, a get of that key, two gets of absent keys)
+ * against three servers in the binary protocol, with the keys ProFTPD's prefix gives them on
+ * the wire. Each set writes the key's two replica copies before it returns, as one send()
+ * of a quiet SETQ to each of the other servers after the primary's reply, and each get reads
+ * one of the three copies, picked at random. Keys go to servers by index rather than by ketama: the
+ * number and size of the messages are what count.
+ *
  * Each single-key get or set is one blocking send() of the whole request and one recv() of
  * the reply. recv() is repeated only when the reply has not fully arrived, which on loopback
  * is rare for 100-byte values. mget-100 is pipelined: the text protocol sends one
@@ -11,7 +18,7 @@
  * send(), then reads until the END line or the NOOP response.
  *
  * The socket keeps the kernel's defaults (Nagle's algorithm on), as libmemcached does unless
- * MEMCACHED_BEHAVIOR_TCP_NODELAY is set.
+ * MEMCACHED_BEHAVIOR_TCP_NODELAY is set. proftpd sets TCP_NODELAY, as ProFTPD does.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -20,6 +27,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,7 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum op_kind { OP_SET, OP_GET, OP_MGET };
+enum op_kind { OP_SET, OP_GET, OP_MGET, OP_PROFTPD };
 
 static const struct {
     const char *name;
@@ -41,12 +50,17 @@ static const struct {
     {"set-100B", OP_SET},
     {"get-100B", OP_GET},
     {"mget-100", OP_MGET},
+    {"proftpd", OP_PROFTPD},
 };
 
 enum { WORKLOAD_COUNT = sizeof workloads / sizeof workloads[0] };
 
-/* The key set of all three workloads is the one bench.c uses for them: 100 keys. */
+/* The key set of every workload is the one bench.c uses for them: 100 keys. */
 enum { KEY_COUNT = 100, DEFAULT_VALUE_SIZE = 100, WARMUP_OPS = 8 };
+
+/* proftpd: servers, and copies of each key besides the primary one. */
+enum { PROFTPD_SERVERS = 3, PROFTPD_REPLICAS = 2 };
+static const char proftpd_prefix[] = "mod_ban.";
 
 /* Binary protocol constants from memcached's protocol_binary.h. */
 enum {
@@ -56,6 +70,8 @@ enum {
     OPCODE_SET = 0x01,
     OPCODE_NOOP = 0x0a,
     OPCODE_GETKQ = 0x0d,
+    OPCODE_SETQ = 0x11,
+    STATUS_KEY_NOT_FOUND = 0x0001,
     BINARY_HEADER_SIZE = 24,
 };
 
@@ -69,10 +85,17 @@ struct client {
     const char *workload;
     enum op_kind kind;
     bool binary;
+    /* The connection the next request goes to: one of fds. */
     int fd;
+    int fds[PROFTPD_SERVERS];
+    size_t server_count;
     size_t value_size;
     char *keys[KEY_COUNT];
     size_t key_lengths[KEY_COUNT];
+    /* proftpd: keys that are never stored, and the state of the replica choice. */
+    char *miss_keys[KEY_COUNT];
+    size_t miss_key_lengths[KEY_COUNT];
+    uint64_t random_state;
     unsigned char *values;
     struct buffer request;
     /* Bytes received and not yet consumed start at reply.data + reply_start. */
@@ -534,6 +557,88 @@ static void mget(struct client *c)
     }
 }
 
+/* proftpd: a binary request for key index's copy on server `server`, without a value. */
+static void proftpd_get(struct client *c, size_t server, const char *key, size_t key_length,
+                        uint32_t opaque)
+{
+    c->fd = c->fds[server];
+    append_binary_header(&c->request, OPCODE_GET, key_length, 0, 0, opaque);
+    append(&c->request, key, key_length);
+    send_request(c);
+}
+
+static void append_binary_set(struct client *c, uint8_t opcode, uint32_t index)
+{
+    unsigned char extras[8] = {0};
+    put_be32(extras, index);
+    append_binary_header(&c->request, opcode, c->key_lengths[index], sizeof extras,
+                         c->value_size, index);
+    append(&c->request, extras, sizeof extras);
+    append(&c->request, c->keys[index], c->key_lengths[index]);
+    append(&c->request, value_of(c, index), c->value_size);
+}
+
+/* Stores key index on its primary server and waits for the reply, then sends the quiet
+ * copies to the other servers. */
+static void proftpd_set(struct client *c, uint32_t index)
+{
+    size_t primary = index % PROFTPD_SERVERS;
+    c->fd = c->fds[primary];
+    append_binary_set(c, OPCODE_SET, index);
+    send_request(c);
+    struct binary_response response;
+    read_binary_response(c, &response);
+    expect_binary_success(c, &response, OPCODE_SET);
+    for (size_t r = 1; r <= PROFTPD_REPLICAS; r++) {
+        c->fd = c->fds[(primary + r) % PROFTPD_SERVERS];
+        append_binary_set(c, OPCODE_SETQ, index);
+        send_request(c);
+    }
+}
+
+/* Reads key index from one of its three copies, picked at random. */
+static void proftpd_get_hit(struct client *c, uint32_t index)
+{
+    c->random_state ^= c->random_state << 13;
+    c->random_state ^= c->random_state >> 7;
+    c->random_state ^= c->random_state << 17;
+    size_t server = (index + (size_t)(c->random_state % PROFTPD_SERVERS)) % PROFTPD_SERVERS;
+    proftpd_get(c, server, c->keys[index], c->key_lengths[index], index);
+    struct binary_response response;
+    read_binary_response(c, &response);
+    expect_binary_success(c, &response, OPCODE_GET);
+    check_value(c, index, response.value, response.value_length, binary_flags(c, &response));
+}
+
+static void proftpd_get_miss(struct client *c, uint32_t index)
+{
+    proftpd_get(c, index % PROFTPD_SERVERS, c->miss_keys[index], c->miss_key_lengths[index],
+                index);
+    struct binary_response response;
+    read_binary_response(c, &response);
+    if (response.opcode != OPCODE_GET || response.status != STATUS_KEY_NOT_FOUND) {
+        fail(c, "get of an absent key: opcode 0x%02x status 0x%04x, expected 0x%02x 0x%04x",
+             response.opcode, response.status, OPCODE_GET, STATUS_KEY_NOT_FOUND);
+    }
+}
+
+/* bench.c's proftpd cycle of four operations. */
+static void proftpd_op(struct client *c, uint64_t op)
+{
+    uint32_t index = (uint32_t)((op / 4) % KEY_COUNT);
+    switch (op % 4) {
+    case 0:
+        proftpd_set(c, index);
+        break;
+    case 1:
+        proftpd_get_hit(c, index);
+        break;
+    default:
+        proftpd_get_miss(c, (uint32_t)((op / 2) % KEY_COUNT));
+        break;
+    }
+}
+
 static void run_op(struct client *c, uint64_t op)
 {
     uint32_t index = (uint32_t)(op % KEY_COUNT);
@@ -546,6 +651,9 @@ static void run_op(struct client *c, uint64_t op)
         break;
     case OP_MGET:
         mget(c);
+        break;
+    case OP_PROFTPD:
+        proftpd_op(c, op);
         break;
     }
 }
@@ -627,12 +735,12 @@ static double parse_positive(const char *text, const char *option)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: minimal -s HOST:PORT -w WORKLOAD [-p text|binary] [-t SECONDS | -n OPS]\n"
-            "               [-v BYTES]\n"
+            "usage: minimal -s HOST:PORT[,HOST:PORT...] -w WORKLOAD [-p text|binary]\n"
+            "               [-t SECONDS | -n OPS] [-v BYTES]\n"
             "       minimal -l\n"
-            "  -s  the memcached server\n"
+            "  -s  the memcached server; proftpd needs 3, separated by commas\n"
             "  -w  workload to run (list them with -l)\n"
-            "  -p  protocol, text (default) or binary\n"
+            "  -p  protocol, text (default) or binary; proftpd is binary only\n"
             "  -t  run for this many seconds (default 1)\n"
             "  -n  run exactly this many operations instead of a fixed time\n"
             "  -v  value size in bytes (default 100)\n");
@@ -700,21 +808,70 @@ int main(int argc, char **argv)
     }
     c.binary = strcmp(protocol, "binary") == 0;
     c.value_size = (size_t)value_size;
+    bool proftpd = c.kind == OP_PROFTPD;
+    if (proftpd && !c.binary) {
+        fprintf(stderr, "minimal: the proftpd workload uses the binary protocol only\n");
+        return 2;
+    }
 
+    /* Connect to each server of the comma-separated list. */
+    char *servers = xrealloc(NULL, strlen(server) + 1);
+    strcpy(servers, server);
+    for (char *next = servers, *comma; next != NULL; next = comma) {
+        comma = strchr(next, ',');
+        if (comma != NULL) {
+            *comma++ = '\0';
+        }
+        if (c.server_count == PROFTPD_SERVERS) {
+            fprintf(stderr, "minimal: at most %d servers\n", PROFTPD_SERVERS);
+            return 2;
+        }
+        c.fds[c.server_count] = connect_to(next);
+        int on = 1;
+        if (proftpd &&
+            setsockopt(c.fds[c.server_count], IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) {
+            fprintf(stderr, "minimal: setsockopt TCP_NODELAY: %s\n", strerror(errno));
+            return 1;
+        }
+        c.server_count++;
+    }
+    free(servers);
+    size_t servers_needed = proftpd ? PROFTPD_SERVERS : 1;
+    if (c.server_count != servers_needed) {
+        fprintf(stderr, "minimal: the %s workload needs %zu server(s), got %zu\n", c.workload,
+                servers_needed, c.server_count);
+        return 2;
+    }
+    c.fd = c.fds[0];
+    c.random_state = 0x2545F4914F6CDD1Du;
+
+    /* proftpd's keys carry its prefix on the wire and end with a NUL byte that is part of
+     * the key, as in bench.c. */
+    const char *prefix = proftpd ? proftpd_prefix : "";
+    size_t nul = proftpd ? 1 : 0;
     c.values = xrealloc(NULL, (size_t)KEY_COUNT * c.value_size);
     for (uint32_t i = 0; i < KEY_COUNT; i++) {
-        char text[64];
-        int length = format_key(text, sizeof text, "v", c.value_size, i);
+        char text[80];
+        int length = snprintf(text, sizeof text, "%s", prefix);
+        length += format_key(text + length, sizeof text - (size_t)length,
+                             proftpd ? "proftpd" : "v", c.value_size, i);
+        c.key_lengths[i] = (size_t)length + nul;
         c.keys[i] = xrealloc(NULL, (size_t)length + 1);
         memcpy(c.keys[i], text, (size_t)length + 1);
-        c.key_lengths[i] = (size_t)length;
+        length = snprintf(text, sizeof text, "%sbench:miss:%" PRIu32, prefix, i);
+        c.miss_key_lengths[i] = (size_t)length + nul;
+        c.miss_keys[i] = xrealloc(NULL, (size_t)length + 1);
+        memcpy(c.miss_keys[i], text, (size_t)length + 1);
         fill_value(c.values + (size_t)i * c.value_size, c.value_size, i);
     }
 
-    c.fd = connect_to(server);
     if (c.kind != OP_SET) {
         for (uint32_t i = 0; i < KEY_COUNT; i++) {
-            set_key(&c, i);
+            if (proftpd) {
+                proftpd_set(&c, i);
+            } else {
+                set_key(&c, i);
+            }
         }
     }
 
@@ -743,14 +900,17 @@ int main(int argc, char **argv)
         get_key(&c, (uint32_t)((op - 1) % KEY_COUNT));
     }
 
-    printf("workload=%s protocol=%s servers=1 value_size=%zu ops=%" PRIu64
+    printf("workload=%s protocol=%s servers=%zu value_size=%zu ops=%" PRIu64
            " seconds=%.6f ops_per_sec=%.1f cpu_us_per_op=%.3f library=minimal\n",
-           c.workload, protocol, c.value_size, ops, elapsed, (double)ops / elapsed,
-           cpu * 1e6 / (double)ops);
+           c.workload, protocol, c.server_count, c.value_size, ops, elapsed,
+           (double)ops / elapsed, cpu * 1e6 / (double)ops);
 
-    close(c.fd);
+    for (size_t i = 0; i < c.server_count; i++) {
+        close(c.fds[i]);
+    }
     for (uint32_t i = 0; i < KEY_COUNT; i++) {
         free(c.keys[i]);
+        free(c.miss_keys[i]);
     }
     free(c.values);
     free(c.request.data);
