@@ -13,7 +13,7 @@
 # --short      every measure once and briefly, without the 1,000,000-operation soak (CI smoke
 #              test, about a minute). The exit status reports only whether every run
 #              completed with correct values.
-# --rounds N   timed rounds per workload and build (default 6, or 1 with --short).
+# --rounds N   timed rounds per workload and build (default 10, or 1 with --short).
 # --write-doc  write the results to docs/benchmarks.md in this repository.
 #
 # Measures, each in runs of its own so that counting never slows a timed run:
@@ -86,8 +86,8 @@ if [ -n "$rounds" ] && ! [[ "$rounds" =~ ^[1-9][0-9]*$ ]]; then
 fi
 prefix=$(cd "$prefix" && pwd)
 
-# Sizes of each measure. A full round runs 48 processes (21 workloads x 2 libraries and 6 on
-# the minimal client) of 0.4 s, so 6 rounds take about 2.5 minutes. The other measures add
+# Sizes of each measure. A full round runs 49 processes (21 workloads x 2 libraries and 7 on
+# the minimal client) of 0.25 s, so 10 rounds take about 2.5 minutes. The other measures add
 # about 1.5 minutes on an idle 2-CPU machine, most of it the soak, so the full run stays under
 # 5 minutes. The short run takes about a minute. Many short rounds give the medians more
 # samples than a few long ones. Callgrind runs N and 6N operations, with N from
@@ -99,8 +99,8 @@ if [ "$short" = 1 ]; then
     callgrind_mget_ops=10
     big_mget_runs=1
 else
-    rounds=${rounds:-6}
-    run_seconds=0.4
+    rounds=${rounds:-10}
+    run_seconds=0.25
     callgrind_single_ops=500
     callgrind_mget_ops=50
     big_mget_runs=3
