@@ -1325,7 +1325,7 @@ pub fn fetch_next(h: &mut Handle, r: &mut memcached_result_st) -> Result<bool, E
             let outcome = read_binary(conn, &deadline, None, |reply| {
                 fetch_binary_reply(reply, batch, &mut position, ns_len, encoding.as_ref(), r)
             });
-            conn.stream_progress(position + 1);
+            conn.stream_progress(position.saturating_add(1));
             outcome
         } else {
             let outcome = read_text(conn, &deadline, |reply| {
