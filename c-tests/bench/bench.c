@@ -496,21 +496,19 @@ static void increment(struct bench *b)
     }
 }
 
-/* A session of ProFTPD's mod_ban mostly looks up ban entries that do not exist and now and
- * then stores one. Each cycle of four operations stores a key, reads it back and looks up
- * two absent keys. */
+/* Runs one operation of the proftpd cycle (see proftpd_step_of). */
 static void proftpd_op(struct bench *b, uint64_t op)
 {
-    uint32_t index = (uint32_t)((op / 4) % b->key_count);
-    switch (op % 4) {
-    case 0:
+    uint32_t index;
+    switch (proftpd_step_of(op, b->key_count, &index)) {
+    case PROFTPD_SET:
         set_key(b, index);
         break;
-    case 1:
+    case PROFTPD_GET_HIT:
         get_hit(b, index);
         break;
-    default:
-        get_miss(b, (uint32_t)((op / 2) % b->key_count));
+    case PROFTPD_GET_MISS:
+        get_miss(b, index);
         break;
     }
 }

@@ -37,4 +37,27 @@ static inline int format_key(char *out, size_t size, const char *family, size_t 
     return snprintf(out, size, "bench:%s%zu:%" PRIu32, family, value_size, index);
 }
 
+/* The steps of the proftpd workload. A session of ProFTPD's mod_ban mostly looks up ban
+ * entries that do not exist and now and then stores one, so each cycle of four operations
+ * stores a key, reads it back and looks up two absent keys. */
+enum proftpd_step { PROFTPD_SET, PROFTPD_GET_HIT, PROFTPD_GET_MISS };
+
+/* Returns the step of operation `op` in the proftpd cycle and stores in *index the key it
+ * uses, out of key_count stored keys or key_count absent ones. */
+static inline enum proftpd_step proftpd_step_of(uint64_t op, uint32_t key_count,
+                                                uint32_t *index)
+{
+    switch (op % 4) {
+    case 0:
+        *index = (uint32_t)((op / 4) % key_count);
+        return PROFTPD_SET;
+    case 1:
+        *index = (uint32_t)((op / 4) % key_count);
+        return PROFTPD_GET_HIT;
+    default:
+        *index = (uint32_t)((op / 2) % key_count);
+        return PROFTPD_GET_MISS;
+    }
+}
+
 #endif

@@ -622,19 +622,19 @@ static void proftpd_get_miss(struct client *c, uint32_t index)
     }
 }
 
-/* bench.c's proftpd cycle of four operations. */
+/* Runs one operation of bench.c's proftpd cycle (see proftpd_step_of). */
 static void proftpd_op(struct client *c, uint64_t op)
 {
-    uint32_t index = (uint32_t)((op / 4) % KEY_COUNT);
-    switch (op % 4) {
-    case 0:
+    uint32_t index;
+    switch (proftpd_step_of(op, KEY_COUNT, &index)) {
+    case PROFTPD_SET:
         proftpd_set(c, index);
         break;
-    case 1:
+    case PROFTPD_GET_HIT:
         proftpd_get_hit(c, index);
         break;
-    default:
-        proftpd_get_miss(c, (uint32_t)((op / 2) % KEY_COUNT));
+    case PROFTPD_GET_MISS:
+        proftpd_get_miss(c, index);
         break;
     }
 }
