@@ -220,8 +220,9 @@ const MIN_READ_SPARE: usize = 16 << 10;
 const KEEP_READ_BUFFER: usize = 8 << 20;
 /// Streams wait for at least this many bytes at a time, or for any data.
 const STREAM_LOW_WATER_MIN: usize = 32 << 10;
+/// Maximum low-water mark of a stream.
 const STREAM_LOW_WATER_MAX: usize = 256 << 10;
-/// Longest time a stream's wait holds out for its low-water mark before reading what arrived.
+/// Maximum time a stream's wait holds out for its low-water mark before reading what arrived.
 const STREAM_WAIT_MS: c_int = 1;
 
 fn last_errno() -> i32 {
